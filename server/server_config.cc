@@ -1,0 +1,287 @@
+#include "server/server_config.h"
+
+#include <charconv>
+#include <thread>
+#include <vector>
+
+#include "server/status_macros.h"
+#include "server/str_cat.h"
+
+namespace wasikv {
+namespace {
+
+using Setter = std::function<absl::Status(std::string_view value, ServerConfig&)>;
+
+struct Flag {
+  const char* name;   // without the leading "--"
+  const char* env;    // WASIKV_ variable
+  const char* value;  // what the value looks like, for --help
+  const char* help;
+  std::string default_text;
+  Setter set;
+  bool is_bool = false;
+};
+
+absl::Status BadValue(std::string_view flag, std::string_view value,
+                      std::string_view expected) {
+  return absl::InvalidArgumentError(
+      StrCat("--", flag, ": invalid value '", value, "', expected ", expected));
+}
+
+absl::StatusOr<bool> ParseBool(std::string_view flag, std::string_view v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return BadValue(flag, v, "true or false");
+}
+
+// A count or size: digits with an optional binary suffix (k, m, g).
+absl::StatusOr<uint64_t> ParseSize(std::string_view flag, std::string_view v,
+                                   uint64_t min, uint64_t max) {
+  uint64_t multiplier = 1;
+  std::string_view digits = v;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'k': case 'K': multiplier = 1ull << 10; break;
+      case 'm': case 'M': multiplier = 1ull << 20; break;
+      case 'g': case 'G': multiplier = 1ull << 30; break;
+      default: break;
+    }
+    if (multiplier != 1) digits.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      n > max / multiplier || n * multiplier < min) {
+    return BadValue(flag, v, StrCat("an integer from ", min, " to ", max,
+                                    " (suffixes k, m, g multiply by 1024^n)"));
+  }
+  return n * multiplier;
+}
+
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view flag,
+                                                        std::string_view v) {
+  std::string_view digits = v;
+  uint64_t scale = 0;
+  if (digits.ends_with("ms")) {
+    scale = 1;
+    digits.remove_suffix(2);
+  } else if (digits.ends_with("s")) {
+    scale = 1000;
+    digits.remove_suffix(1);
+  } else if (digits.ends_with("m")) {
+    scale = 60000;
+    digits.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (scale == 0 || digits.empty() || ec != std::errc() ||
+      end != digits.data() + digits.size() || n > (1ull << 40)) {
+    return BadValue(flag, v, "a duration like 500ms, 10s or 2m");
+  }
+  return std::chrono::milliseconds(n * scale);
+}
+
+template <typename T>
+Setter SizeSetter(const char* flag, uint64_t min, uint64_t max, T ServerConfig::*field) {
+  return [=](std::string_view v, ServerConfig& c) -> absl::Status {
+    ASSIGN_OR_RETURN(uint64_t n, ParseSize(flag, v, min, max));
+    c.*field = static_cast<T>(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter LimitSetter(const char* flag, uint64_t min, uint64_t max,
+                   size_t RequestLimits::*field) {
+  return [=](std::string_view v, ServerConfig& c) -> absl::Status {
+    ASSIGN_OR_RETURN(uint64_t n, ParseSize(flag, v, min, max));
+    c.limits.*field = n;
+    return absl::OkStatus();
+  };
+}
+
+std::vector<Flag> MakeFlags() {
+  const ServerConfig d;
+  const size_t default_threads = d.worker_threads;
+  std::vector<Flag> flags = {
+      {"listen", "WASIKV_LISTEN", "HOST:PORT",
+       "Address to serve gRPC on. Port 0 picks a free port (see --ready-fd).", d.listen,
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty() || v.rfind(':') == std::string_view::npos) {
+           return BadValue("listen", v, "HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051");
+         }
+         c.listen = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"data-dir", "WASIKV_DATA_DIR", "DIR",
+       "Directory of the RocksDB database; created if missing.", d.store.data_dir,
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty()) return BadValue("data-dir", v, "a directory path");
+         c.store.data_dir = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"auto-create-buckets", "WASIKV_AUTO_CREATE_BUCKETS", "BOOL",
+       "Create a bucket on its first write (true), or serve only buckets made with "
+       "CreateBucket and answer NOT_FOUND for others (false).",
+       "true",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.store.auto_create_buckets, ParseBool("auto-create-buckets", v));
+         return absl::OkStatus();
+       },
+       true},
+      {"sync-writes", "WASIKV_SYNC_WRITES", "BOOL",
+       "fsync each commit group before acknowledging it. false trades the last "
+       "moments of writes on power loss for throughput; process crashes lose nothing.",
+       "true",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.store.sync_writes, ParseBool("sync-writes", v));
+         return absl::OkStatus();
+       },
+       true},
+      {"block-cache-bytes", "WASIKV_BLOCK_CACHE_BYTES", "BYTES",
+       "RocksDB block cache size.", "64m",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(uint64_t n, ParseSize("block-cache-bytes", v, 1 << 20, 1ull << 40));
+         c.store.block_cache_bytes = n;
+         return absl::OkStatus();
+       }},
+      {"max-key-bytes", "WASIKV_MAX_KEY_BYTES", "BYTES", "Largest key accepted.",
+       std::to_string(d.limits.max_key_bytes),
+       LimitSetter("max-key-bytes", 1, 64 << 10, &RequestLimits::max_key_bytes)},
+      {"max-value-bytes", "WASIKV_MAX_VALUE_BYTES", "BYTES", "Largest value accepted.",
+       "1m", LimitSetter("max-value-bytes", 1, 64 << 20, &RequestLimits::max_value_bytes)},
+      {"max-batch-entries", "WASIKV_MAX_BATCH_ENTRIES", "N",
+       "Most keys in one GetMany, SetMany or DeleteMany.",
+       std::to_string(d.limits.max_batch_entries),
+       LimitSetter("max-batch-entries", 1, 1 << 20, &RequestLimits::max_batch_entries)},
+      {"max-batch-bytes", "WASIKV_MAX_BATCH_BYTES", "BYTES",
+       "Most key and value bytes in one batch request or GetMany reply.", "16m",
+       LimitSetter("max-batch-bytes", 1, 1ull << 30, &RequestLimits::max_batch_bytes)},
+      {"max-list-limit", "WASIKV_MAX_LIST_LIMIT", "N", "Largest ListKeys page.",
+       std::to_string(d.limits.max_list_limit),
+       LimitSetter("max-list-limit", 1, 1 << 20, &RequestLimits::max_list_limit)},
+      {"worker-threads", "WASIKV_WORKER_THREADS", "N",
+       "Threads that run store work for RPCs (reads, synced writes).",
+       std::to_string(default_threads),
+       SizeSetter("worker-threads", 1, 1024, &ServerConfig::worker_threads)},
+      {"max-queued-calls", "WASIKV_MAX_QUEUED_CALLS", "N",
+       "Calls waiting for a worker beyond this fail fast with RESOURCE_EXHAUSTED.",
+       std::to_string(d.max_queued_calls),
+       SizeSetter("max-queued-calls", 1, 1 << 24, &ServerConfig::max_queued_calls)},
+      {"shutdown-timeout", "WASIKV_SHUTDOWN_TIMEOUT", "DURATION",
+       "On SIGINT/SIGTERM, how long in-flight calls may run before they are cancelled.",
+       "10s",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.shutdown_timeout, ParseDuration("shutdown-timeout", v));
+         return absl::OkStatus();
+       }},
+      {"log-format", "WASIKV_LOG_FORMAT", "text|json", "Log line format (stderr).", "text",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v == "text") {
+           c.log_format = LogFormat::kText;
+         } else if (v == "json") {
+           c.log_format = LogFormat::kJson;
+         } else {
+           return BadValue("log-format", v, "text or json");
+         }
+         return absl::OkStatus();
+       }},
+      {"log-level", "WASIKV_LOG_LEVEL", "LEVEL",
+       "trace, debug, info, warn, error or off. debug logs every call.", "info",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         auto level = spdlog::level::from_str(std::string(v));
+         if (level == spdlog::level::off && v != "off") {
+           return BadValue("log-level", v, "trace, debug, info, warn, error or off");
+         }
+         c.log_level = level;
+         return absl::OkStatus();
+       }},
+      {"ready-fd", "WASIKV_READY_FD", "FD",
+       "Write the bound HOST:PORT and a newline to this inherited file descriptor "
+       "once serving, then close it.",
+       "none",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(uint64_t fd, ParseSize("ready-fd", v, 0, 1 << 20));
+         c.ready_fd = static_cast<int>(fd);
+         return absl::OkStatus();
+       }},
+  };
+  return flags;
+}
+
+std::string HelpText(const std::vector<Flag>& flags) {
+  std::string out =
+      "wasikvd: the wasikv key-value server (RocksDB storage, gRPC API).\n\n"
+      "Usage: wasikvd [--flag=value ...]\n\n"
+      "Every flag can also be set by the environment variable shown; a flag on\n"
+      "the command line wins. Booleans accept true/false, 1/0, yes/no.\n\n";
+  for (const Flag& f : flags) {
+    out += StrCat("  --", f.name, "=", f.value, "   [", f.env, "]\n      ", f.help,
+                  "\n      default: ", f.default_text, "\n");
+  }
+  out += "\n  --help     print this text\n  --version  print the version\n";
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedCommandLine> ParseCommandLine(
+    int argc, const char* const* argv,
+    const std::function<const char*(const char*)>& getenv) {
+  const std::vector<Flag> flags = MakeFlags();
+  ParsedCommandLine parsed;
+  ServerConfig config;
+
+  for (const Flag& f : flags) {
+    if (const char* value = getenv(f.env); value != nullptr) {
+      absl::Status s = f.set(value, config);
+      if (!s.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("environment variable ", f.env, ": ", s.message()));
+      }
+    }
+  }
+
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.output = HelpText(flags);
+      return parsed;
+    }
+    if (arg == "--version") {
+      parsed.output = "wasikvd " WASIKV_VERSION "\n";
+      return parsed;
+    }
+    if (!arg.starts_with("--")) {
+      return absl::InvalidArgumentError(
+          StrCat("unexpected argument '", arg, "'; flags look like --name=value (see --help)"));
+    }
+    arg.remove_prefix(2);
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const Flag* flag = nullptr;
+    for (const Flag& f : flags) {
+      if (name == f.name) flag = &f;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(StrCat("unknown flag --", name, " (see --help)"));
+    }
+    if (!value) {
+      if (flag->is_bool) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        return absl::InvalidArgumentError(StrCat("--", name, ": missing value"));
+      }
+    }
+    RETURN_IF_ERROR(flag->set(*value, config));
+  }
+  parsed.config = std::move(config);
+  return parsed;
+}
+
+}  // namespace wasikv

@@ -1,0 +1,55 @@
+// ServerConfig: every setting of wasikvd, read from flags and WASIKV_*
+// environment variables (a flag wins over the variable). `wasikvd --help`
+// prints the table below, with defaults.
+#ifndef WASIKV_SERVER_SERVER_CONFIG_H_
+#define WASIKV_SERVER_SERVER_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/log.h"
+#include "server/request_limits.h"
+#include "server/store.h"
+
+namespace wasikv {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  StoreOptions store;
+  RequestLimits limits;
+  // Threads running store work (RocksDB reads, synced writes) for RPCs.
+  size_t worker_threads = 16;
+  // Calls waiting for a worker beyond this are refused with
+  // RESOURCE_EXHAUSTED instead of queueing without bound.
+  size_t max_queued_calls = 10000;
+  // How long in-flight calls may take to finish on SIGINT/SIGTERM before
+  // they are cancelled.
+  std::chrono::milliseconds shutdown_timeout{10000};
+  LogFormat log_format = LogFormat::kText;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  // If >= 0, the bound address ("127.0.0.1:41234") is written to this file
+  // descriptor, followed by a newline, once the server accepts calls; then
+  // the descriptor is closed. Lets tests and supervisors wait for readiness
+  // without polling, and learn the port chosen for --listen HOST:0.
+  int ready_fd = -1;
+};
+
+// What parsing asked for: run with a config, or print text and exit 0.
+struct ParsedCommandLine {
+  std::optional<ServerConfig> config;  // nullopt: print `output` and exit
+  std::string output;
+};
+
+// Parses argv and the environment (looked up through `getenv`).
+// INVALID_ARGUMENT names the flag or variable and what it accepts.
+absl::StatusOr<ParsedCommandLine> ParseCommandLine(
+    int argc, const char* const* argv,
+    const std::function<const char*(const char*)>& getenv);
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_SERVER_CONFIG_H_

@@ -1,0 +1,55 @@
+// WasikvServer is the running gRPC server of wasikvd: the KV and Buckets
+// services, the standard grpc.health.v1.Health service, server reflection
+// (so grpcurl can list, describe and call every service), and the worker
+// pool that runs store work.
+//
+// Lifecycle: Start() binds and serves; Shutdown() marks health NOT_SERVING,
+// refuses new calls, lets in-flight calls finish until the timeout, cancels
+// the rest and joins the workers. The store is borrowed and must outlive the
+// server; close it only after Shutdown() returns.
+//
+// Thread safety: Start and Shutdown from one thread; address() from any.
+#ifndef WASIKV_SERVER_WASIKV_SERVER_H_
+#define WASIKV_SERVER_WASIKV_SERVER_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "server/buckets_service.h"
+#include "server/call_runner.h"
+#include "server/kv_service.h"
+#include "server/server_config.h"
+#include "server/store.h"
+
+namespace wasikv {
+
+class WasikvServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<WasikvServer>> Start(const ServerConfig& config,
+                                                             Store* store);
+  WasikvServer(const WasikvServer&) = delete;
+  WasikvServer& operator=(const WasikvServer&) = delete;
+  ~WasikvServer();
+
+  // The bound address, with the real port when --listen asked for port 0.
+  const std::string& address() const { return address_; }
+
+  void Shutdown(std::chrono::milliseconds timeout);
+
+ private:
+  WasikvServer(const ServerConfig& config, Store* store);
+
+  CallRunner runner_;
+  KvService kv_service_;
+  BucketsService buckets_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  bool shut_down_ = false;
+};
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_WASIKV_SERVER_H_

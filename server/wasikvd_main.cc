@@ -1,0 +1,97 @@
+// wasikvd: serves a RocksDB-backed key-value store over gRPC until SIGINT or
+// SIGTERM, then drains in-flight calls and closes the database cleanly.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "server/log.h"
+#include "server/server_config.h"
+#include "server/store.h"
+#include "server/wasikv_server.h"
+
+namespace {
+
+// Tells whoever started us (a test, a supervisor) where we listen.
+void AnnounceReady(int fd, const std::string& address) {
+  if (fd < 0) return;
+  const std::string line = address + "\n";
+  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    wasikv::LogEvent(spdlog::level::warn, "ready_fd_write_failed",
+                     {{"fd", std::to_string(fd)}});
+  }
+  close(fd);
+}
+
+int Run(const wasikv::ServerConfig& config) {
+  using wasikv::LogEvent;
+  // Signals are caught before any thread starts, so every thread inherits
+  // the handler set and a signal never kills a worker mid-write.
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto store = wasikv::Store::Open(config.store);
+  if (!store.ok()) {
+    LogEvent(spdlog::level::critical, "store_open_failed",
+             {{"data_dir", config.store.data_dir},
+              {"error", std::string(store.status().message())}});
+    return 1;
+  }
+  auto server = wasikv::WasikvServer::Start(config, store->get());
+  if (!server.ok()) {
+    LogEvent(spdlog::level::critical, "listen_failed",
+             {{"error", std::string(server.status().message())}});
+    return 1;
+  }
+  LogEvent(spdlog::level::info, "serving",
+           {{"address", (*server)->address()},
+            {"data_dir", config.store.data_dir},
+            {"revision", std::to_string((*store)->CurrentRevision())},
+            {"auto_create_buckets", config.store.auto_create_buckets ? "true" : "false"},
+            {"sync_writes", config.store.sync_writes ? "true" : "false"}});
+  AnnounceReady(config.ready_fd, (*server)->address());
+
+  int caught = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (!ec) caught = signal_number;
+  });
+  io.run();
+
+  LogEvent(spdlog::level::info, "shutting_down",
+           {{"signal", std::to_string(caught)},
+            {"timeout_ms", std::to_string(config.shutdown_timeout.count())}});
+  (*server)->Shutdown(config.shutdown_timeout);
+  server->reset();
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) {
+    LogEvent(spdlog::level::err, "store_close_failed",
+             {{"error", std::string(closed.message())}});
+    return 1;
+  }
+  LogEvent(spdlog::level::info, "stopped",
+           {{"revision", std::to_string((*store)->CurrentRevision())}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = wasikv::ParseCommandLine(argc, argv, [](const char* name) {
+    return std::getenv(name);
+  });
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "wasikvd: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (!parsed->config) {
+    std::fputs(parsed->output.c_str(), stdout);
+    return 0;
+  }
+  wasikv::InitLogging(parsed->config->log_format, parsed->config->log_level);
+  return Run(*parsed->config);
+}
