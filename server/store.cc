@@ -77,7 +77,7 @@ absl::Status CorruptValue(std::string_view key) {
 Store::Store(const StoreOptions& options) : options_(options) {}
 
 Store::~Store() {
-  if (!closed_) Close().IgnoreError();
+  if (db_ != nullptr && !closed_) Close().IgnoreError();
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
