@@ -17,10 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev
+  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto
 )
 # What the tests need on top.
-TEST_PACKAGES=(libgtest-dev libgmock-dev grpc-proto clang-format)
+TEST_PACKAGES=(libgtest-dev libgmock-dev clang-format)
 
 install_missing() {
   local missing=()

@@ -13,10 +13,10 @@ grpc::ServerUnaryReactor* BucketsService::OpenBucket(grpc::CallbackServerContext
     response->set_revision(store_->CurrentRevision());
     ASSIGN_OR_RETURN(std::optional<BucketInfo> bucket, store_->FindBucket(request->bucket()));
     if (!bucket && !auto_create_buckets_) {
-      return absl::NotFoundError(StrCat(
-          "bucket '", request->bucket(),
-          "' does not exist; this server serves only created buckets "
-          "(--auto-create-buckets=false), create it with CreateBucket"));
+      return absl::NotFoundError(
+          StrCat("bucket '", request->bucket(),
+                 "' does not exist; this server serves only created buckets "
+                 "(--auto-create-buckets=false), create it with CreateBucket"));
     }
     response->set_exists(bucket.has_value());
     response->set_usable(true);
@@ -25,9 +25,9 @@ grpc::ServerUnaryReactor* BucketsService::OpenBucket(grpc::CallbackServerContext
   });
 }
 
-grpc::ServerUnaryReactor* BucketsService::CreateBucket(
-    grpc::CallbackServerContext* context, const v1::CreateBucketRequest* request,
-    v1::CreateBucketResponse* response) {
+grpc::ServerUnaryReactor* BucketsService::CreateBucket(grpc::CallbackServerContext* context,
+                                                       const v1::CreateBucketRequest* request,
+                                                       v1::CreateBucketResponse* response) {
   return runner_->Run(context, "CreateBucket", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     ASSIGN_OR_RETURN(uint64_t revision, store_->CreateBucket(request->bucket()));
@@ -36,13 +36,12 @@ grpc::ServerUnaryReactor* BucketsService::CreateBucket(
   });
 }
 
-grpc::ServerUnaryReactor* BucketsService::DeleteBucket(
-    grpc::CallbackServerContext* context, const v1::DeleteBucketRequest* request,
-    v1::DeleteBucketResponse* response) {
+grpc::ServerUnaryReactor* BucketsService::DeleteBucket(grpc::CallbackServerContext* context,
+                                                       const v1::DeleteBucketRequest* request,
+                                                       v1::DeleteBucketResponse* response) {
   return runner_->Run(context, "DeleteBucket", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
-    ASSIGN_OR_RETURN(Store::DeleteBucketResult result,
-                     store_->DeleteBucket(request->bucket()));
+    ASSIGN_OR_RETURN(Store::DeleteBucketResult result, store_->DeleteBucket(request->bucket()));
     response->set_deleted(result.deleted);
     response->set_deleted_keys(result.deleted_keys);
     response->set_revision(result.revision);
@@ -50,9 +49,9 @@ grpc::ServerUnaryReactor* BucketsService::DeleteBucket(
   });
 }
 
-grpc::ServerUnaryReactor* BucketsService::ListBuckets(
-    grpc::CallbackServerContext* context, const v1::ListBucketsRequest* /*request*/,
-    v1::ListBucketsResponse* response) {
+grpc::ServerUnaryReactor* BucketsService::ListBuckets(grpc::CallbackServerContext* context,
+                                                      const v1::ListBucketsRequest* /*request*/,
+                                                      v1::ListBucketsResponse* response) {
   return runner_->Run(context, "ListBuckets", [=, this]() -> absl::Status {
     Store::BucketList list = store_->ListBuckets();
     response->set_revision(list.revision);

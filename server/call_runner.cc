@@ -22,9 +22,8 @@ absl::Status CallRunner::Overloaded() const {
              " calls already waiting for a worker (--max-queued-calls); retry with backoff"));
 }
 
-void CallRunner::Finish(grpc::CallbackServerContext* context,
-                        grpc::ServerUnaryReactor* reactor, std::string_view method,
-                        const absl::Status& status,
+void CallRunner::Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                        std::string_view method, const absl::Status& status,
                         std::chrono::steady_clock::time_point start) {
   // Server faults are errors an operator must see; caller mistakes are
   // visible at debug level with every other call.

@@ -36,8 +36,8 @@ class CallRunner {
   // Runs `work` (absl::Status()) on a worker and finishes the call with its
   // status. `method` names the call in logs; it must be a literal.
   template <typename Work>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
-                                std::string_view method, Work work) {
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, std::string_view method,
+                                Work work) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -45,15 +45,15 @@ class CallRunner {
       return reactor;
     }
     const auto start = std::chrono::steady_clock::now();
-    boost::asio::post(pool_, [this, context, reactor, method, start,
-                              work = std::move(work)]() mutable {
-      queued_.fetch_sub(1, std::memory_order_relaxed);
-      absl::Status status =
-          context->IsCancelled()
-              ? absl::CancelledError("call cancelled or past its deadline before it ran")
-              : work();
-      Finish(context, reactor, method, status, start);
-    });
+    boost::asio::post(
+        pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
+          queued_.fetch_sub(1, std::memory_order_relaxed);
+          absl::Status status =
+              context->IsCancelled()
+                  ? absl::CancelledError("call cancelled or past its deadline before it ran")
+                  : work();
+          Finish(context, reactor, method, status, start);
+        });
     return reactor;
   }
 

@@ -21,19 +21,16 @@ int64_t NowUnixMicros() {
 
 }  // namespace
 
-CommitPipeline::CommitPipeline(rocksdb::DB* db,
-                               rocksdb::ColumnFamilyHandle* data_cf,
-                               rocksdb::ColumnFamilyHandle* log_cf,
-                               uint64_t last_revision, bool sync_writes)
+CommitPipeline::CommitPipeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* data_cf,
+                               rocksdb::ColumnFamilyHandle* log_cf, uint64_t last_revision,
+                               bool sync_writes)
     : db_(db),
       data_cf_(data_cf),
       log_cf_(log_cf),
       sync_writes_(sync_writes),
       last_committed_(last_revision) {}
 
-void CommitPipeline::AddListener(Listener listener) {
-  listeners_.push_back(std::move(listener));
-}
+void CommitPipeline::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
 
 absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
   Writer self;
@@ -97,8 +94,7 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
   return record->revision();
 }
 
-void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record,
-                                  rocksdb::WriteBatch* batch) {
+void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record, rocksdb::WriteBatch* batch) {
   for (const storage::Event& event : record.events()) {
     switch (event.type()) {
       case storage::Event::SET:
@@ -126,8 +122,7 @@ void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record,
         break;
     }
   }
-  batch->Put(log_cf_, key_format::LogKey(record.revision()),
-             record.SerializeAsString());
+  batch->Put(log_cf_, key_format::LogKey(record.revision()), record.SerializeAsString());
 }
 
 }  // namespace wasikv

@@ -38,14 +38,12 @@ namespace wasikv {
 class CommitPipeline {
  public:
   // Receives each committed group, revisions ascending and consecutive.
-  using Listener =
-      std::function<void(const std::vector<const storage::ChangeRecord*>&)>;
+  using Listener = std::function<void(const std::vector<const storage::ChangeRecord*>&)>;
 
   // Borrows `db` and the column family handles; they must outlive this.
   // `last_revision` is the highest revision already durable.
   CommitPipeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* data_cf,
-                 rocksdb::ColumnFamilyHandle* log_cf, uint64_t last_revision,
-                 bool sync_writes);
+                 rocksdb::ColumnFamilyHandle* log_cf, uint64_t last_revision, bool sync_writes);
   CommitPipeline(const CommitPipeline&) = delete;
   CommitPipeline& operator=(const CommitPipeline&) = delete;
 
@@ -56,9 +54,7 @@ class CommitPipeline {
   absl::StatusOr<uint64_t> Commit(storage::ChangeRecord* record);
 
   // The highest revision whose write is visible to readers.
-  uint64_t LastCommittedRevision() const {
-    return last_committed_.load(std::memory_order_acquire);
-  }
+  uint64_t LastCommittedRevision() const { return last_committed_.load(std::memory_order_acquire); }
 
   // Registers a listener; call before the first Commit.
   void AddListener(Listener listener);
@@ -72,8 +68,7 @@ class CommitPipeline {
   };
 
   // Appends the record and the data changes it describes to `batch`.
-  void EncodeRecord(const storage::ChangeRecord& record,
-                    rocksdb::WriteBatch* batch);
+  void EncodeRecord(const storage::ChangeRecord& record, rocksdb::WriteBatch* batch);
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const data_cf_;

@@ -1,7 +1,6 @@
 #include "server/key_lock_table.h"
 
 #include <algorithm>
-
 #include <functional>
 
 namespace wasikv {
@@ -24,8 +23,7 @@ size_t KeyLockTable::StripeOf(std::string_view bucket, std::string_view key) con
   return (h * 31 + std::hash<std::string_view>()(key)) % stripe_count_;
 }
 
-KeyLockTable::KeyLocks KeyLockTable::Lock(std::string_view bucket,
-                                          std::string_view key) {
+KeyLockTable::KeyLocks KeyLockTable::Lock(std::string_view bucket, std::string_view key) {
   return LockStripes({StripeOf(bucket, key)});
 }
 

@@ -44,8 +44,7 @@ class KeyLockTable {
   [[nodiscard]] KeyLocks Lock(std::string_view bucket, std::string_view key);
   // Blocks until every key of `bucket` in `keys` is held.
   template <typename Range, typename KeyOf>
-  [[nodiscard]] KeyLocks LockMany(std::string_view bucket, const Range& keys,
-                                  KeyOf key_of) {
+  [[nodiscard]] KeyLocks LockMany(std::string_view bucket, const Range& keys, KeyOf key_of) {
     std::vector<size_t> stripes;
     stripes.reserve(std::size(keys));
     for (const auto& item : keys) stripes.push_back(StripeOf(bucket, key_of(item)));

@@ -28,8 +28,7 @@ absl::Status KvService::CheckKeyList(const Request& request) const {
 }
 
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
-                                         const v1::GetRequest* request,
-                                         v1::GetResponse* response) {
+                                         const v1::GetRequest* request, v1::GetResponse* response) {
   return runner_->Run(context, "Get", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
@@ -44,8 +43,7 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
 }
 
 grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
-                                         const v1::SetRequest* request,
-                                         v1::SetResponse* response) {
+                                         const v1::SetRequest* request, v1::SetResponse* response) {
   return runner_->Run(context, "Set", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     RETURN_IF_ERROR(limits_.CheckValue("value", request->value()));
@@ -62,8 +60,7 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context
                                             v1::DeleteResponse* response) {
   return runner_->Run(context, "Delete", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    ASSIGN_OR_RETURN(Store::WriteResult write,
-                     store_->Delete(request->bucket(), request->key()));
+    ASSIGN_OR_RETURN(Store::WriteResult write, store_->Delete(request->bucket(), request->key()));
     response->set_revision(write.revision);
     response->set_deleted(write.changed);
     return absl::OkStatus();
@@ -95,13 +92,11 @@ grpc::ServerUnaryReactor* KvService::ListKeys(grpc::CallbackServerContext* conte
     RETURN_IF_ERROR(limits_.CheckListLimit("limit", request->limit(), &limit));
     std::optional<std::string> start_after;
     if (!request->cursor().empty()) {
-      ASSIGN_OR_RETURN(start_after, DecodeListCursor("cursor", request->cursor(),
-                                                     request->prefix(),
+      ASSIGN_OR_RETURN(start_after, DecodeListCursor("cursor", request->cursor(), request->prefix(),
                                                      limits_.max_key_bytes));
     }
     ASSIGN_OR_RETURN(Store::ListResult list,
-                     store_->ListKeys(request->bucket(), request->prefix(),
-                                      start_after, limit));
+                     store_->ListKeys(request->bucket(), request->prefix(), start_after, limit));
     response->set_revision(list.revision);
     if (list.more) response->set_next_cursor(EncodeListCursor(list.keys.back()));
     for (std::string& key : list.keys) response->add_keys(std::move(key));
@@ -122,9 +117,9 @@ grpc::ServerUnaryReactor* KvService::Increment(grpc::CallbackServerContext* cont
   });
 }
 
-grpc::ServerUnaryReactor* KvService::CompareAndSwap(
-    grpc::CallbackServerContext* context, const v1::CompareAndSwapRequest* request,
-    v1::CompareAndSwapResponse* response) {
+grpc::ServerUnaryReactor* KvService::CompareAndSwap(grpc::CallbackServerContext* context,
+                                                    const v1::CompareAndSwapRequest* request,
+                                                    v1::CompareAndSwapResponse* response) {
   return runner_->Run(context, "CompareAndSwap", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     RETURN_IF_ERROR(limits_.CheckValue("new_value", request->new_value()));
@@ -157,9 +152,9 @@ grpc::ServerUnaryReactor* KvService::CompareAndSwap(
             "expected: one of expected_value, expect_absent or expected_version must "
             "be set");
     }
-    ASSIGN_OR_RETURN(Store::CasResult result,
-                     store_->CompareAndSwap(request->bucket(), request->key(), condition,
-                                            request->new_value()));
+    ASSIGN_OR_RETURN(
+        Store::CasResult result,
+        store_->CompareAndSwap(request->bucket(), request->key(), condition, request->new_value()));
     response->set_swapped(result.swapped);
     response->set_revision(result.revision);
     if (result.current) {
@@ -228,8 +223,7 @@ grpc::ServerUnaryReactor* KvService::DeleteMany(grpc::CallbackServerContext* con
   return runner_->Run(context, "DeleteMany", [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckKeyList(*request));
     const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
-    ASSIGN_OR_RETURN(Store::DeleteManyResult result,
-                     store_->DeleteMany(request->bucket(), keys));
+    ASSIGN_OR_RETURN(Store::DeleteManyResult result, store_->DeleteMany(request->bucket(), keys));
     response->set_deleted(result.deleted);
     response->set_revision(result.revision);
     return absl::OkStatus();

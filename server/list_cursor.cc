@@ -9,9 +9,9 @@ namespace {
 constexpr char kCursorFormat = 0x01;
 
 absl::Status Malformed(std::string_view field, std::string_view why) {
-  return absl::InvalidArgumentError(StrCat(
-      field, ": malformed cursor (", why,
-      "); pass back next_cursor from the previous page unchanged, or empty to start"));
+  return absl::InvalidArgumentError(
+      StrCat(field, ": malformed cursor (", why,
+             "); pass back next_cursor from the previous page unchanged, or empty to start"));
 }
 
 }  // namespace
@@ -26,10 +26,8 @@ std::string EncodeListCursor(std::string_view last_key) {
   return out;
 }
 
-absl::StatusOr<std::string> DecodeListCursor(std::string_view field,
-                                             std::string_view cursor,
-                                             std::string_view prefix,
-                                             size_t max_key_bytes) {
+absl::StatusOr<std::string> DecodeListCursor(std::string_view field, std::string_view cursor,
+                                             std::string_view prefix, size_t max_key_bytes) {
   // 4 base64 characters per 3 bytes, plus the format byte.
   if (cursor.size() > (max_key_bytes + 1 + 2) / 3 * 4) {
     return Malformed(field, "too long");
@@ -43,8 +41,9 @@ absl::StatusOr<std::string> DecodeListCursor(std::string_view field,
   }
   std::string last_key = raw.substr(1);
   if (last_key.compare(0, prefix.size(), prefix) != 0) {
-    return absl::InvalidArgumentError(StrCat(
-        field, ": cursor belongs to a listing with another prefix; "
+    return absl::InvalidArgumentError(
+        StrCat(field,
+               ": cursor belongs to a listing with another prefix; "
                "a cursor is only valid with the prefix it was returned for"));
   }
   return last_key;

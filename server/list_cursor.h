@@ -19,10 +19,8 @@ std::string EncodeListCursor(std::string_view last_key);
 
 // The last key the cursor names. INVALID_ARGUMENT naming `field` if the
 // cursor is malformed, longer than a key allows, or from another prefix.
-absl::StatusOr<std::string> DecodeListCursor(std::string_view field,
-                                             std::string_view cursor,
-                                             std::string_view prefix,
-                                             size_t max_key_bytes);
+absl::StatusOr<std::string> DecodeListCursor(std::string_view field, std::string_view cursor,
+                                             std::string_view prefix, size_t max_key_bytes);
 
 }  // namespace wasikv
 

@@ -40,8 +40,8 @@ void AppendTextValue(std::string_view text, std::string* out) {
 
 void InitLogging(LogFormat format, spdlog::level::level_enum level) {
   g_format.store(format);
-  auto logger = std::make_shared<spdlog::logger>(
-      "wasikvd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("wasikvd",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::kJson) {
     logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
                         spdlog::pattern_time_type::utc);

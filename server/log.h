@@ -28,7 +28,7 @@ using LogField = std::pair<std::string_view, std::string>;
 std::string LogLine(std::string_view event, std::initializer_list<LogField> fields = {});
 
 inline void LogEvent(spdlog::level::level_enum level, std::string_view event,
-              std::initializer_list<LogField> fields = {}) {
+                     std::initializer_list<LogField> fields = {}) {
   if (!spdlog::should_log(level)) return;
   spdlog::log(level, "{}", LogLine(event, fields));
 }

@@ -38,8 +38,7 @@ struct RequestLimits {
   absl::Status CheckBatchBytes(std::string_view field, size_t bytes) const;
   // A page size; 0 means default_list_limit. Returns the effective limit via
   // `effective`.
-  absl::Status CheckListLimit(std::string_view field, size_t requested,
-                              size_t* effective) const;
+  absl::Status CheckListLimit(std::string_view field, size_t requested, size_t* effective) const;
 
   // The largest request message a client may legitimately send, for the
   // transport's receive limit.

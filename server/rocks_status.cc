@@ -4,8 +4,7 @@
 
 namespace wasikv {
 
-absl::Status FromRocksStatus(const rocksdb::Status& status,
-                             std::string_view context) {
+absl::Status FromRocksStatus(const rocksdb::Status& status, std::string_view context) {
   if (status.ok()) return absl::OkStatus();
   std::string message = fmt::format("storage {}: {}", context, status.ToString());
   switch (status.code()) {

@@ -13,8 +13,7 @@ namespace wasikv {
 // ("commit", "read") and is prefixed to the message. Storage faults are
 // INTERNAL or UNAVAILABLE (retryable: busy, timed out, try again), never
 // INVALID_ARGUMENT: the caller's input is validated before it reaches RocksDB.
-absl::Status FromRocksStatus(const rocksdb::Status& status,
-                             std::string_view context);
+absl::Status FromRocksStatus(const rocksdb::Status& status, std::string_view context);
 
 }  // namespace wasikv
 

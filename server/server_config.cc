@@ -22,8 +22,7 @@ struct Flag {
   bool is_bool = false;
 };
 
-absl::Status BadValue(std::string_view flag, std::string_view value,
-                      std::string_view expected) {
+absl::Status BadValue(std::string_view flag, std::string_view value, std::string_view expected) {
   return absl::InvalidArgumentError(
       StrCat("--", flag, ": invalid value '", value, "', expected ", expected));
 }
@@ -35,16 +34,26 @@ absl::StatusOr<bool> ParseBool(std::string_view flag, std::string_view v) {
 }
 
 // A count or size: digits with an optional binary suffix (k, m, g).
-absl::StatusOr<uint64_t> ParseSize(std::string_view flag, std::string_view v,
-                                   uint64_t min, uint64_t max) {
+absl::StatusOr<uint64_t> ParseSize(std::string_view flag, std::string_view v, uint64_t min,
+                                   uint64_t max) {
   uint64_t multiplier = 1;
   std::string_view digits = v;
   if (!digits.empty()) {
     switch (digits.back()) {
-      case 'k': case 'K': multiplier = 1ull << 10; break;
-      case 'm': case 'M': multiplier = 1ull << 20; break;
-      case 'g': case 'G': multiplier = 1ull << 30; break;
-      default: break;
+      case 'k':
+      case 'K':
+        multiplier = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        multiplier = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        multiplier = 1ull << 30;
+        break;
+      default:
+        break;
     }
     if (multiplier != 1) digits.remove_suffix(1);
   }
@@ -52,14 +61,14 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view flag, std::string_view v,
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
       n > max / multiplier || n * multiplier < min) {
-    return BadValue(flag, v, StrCat("an integer from ", min, " to ", max,
-                                    " (suffixes k, m, g multiply by 1024^n)"));
+    return BadValue(
+        flag, v,
+        StrCat("an integer from ", min, " to ", max, " (suffixes k, m, g multiply by 1024^n)"));
   }
   return n * multiplier;
 }
 
-absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view flag,
-                                                        std::string_view v) {
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view flag, std::string_view v) {
   std::string_view digits = v;
   uint64_t scale = 0;
   if (digits.ends_with("ms")) {
@@ -74,8 +83,8 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view flag,
   }
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (scale == 0 || digits.empty() || ec != std::errc() ||
-      end != digits.data() + digits.size() || n > (1ull << 40)) {
+  if (scale == 0 || digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      n > (1ull << 40)) {
     return BadValue(flag, v, "a duration like 500ms, 10s or 2m");
   }
   return std::chrono::milliseconds(n * scale);
@@ -90,8 +99,7 @@ Setter SizeSetter(const char* flag, uint64_t min, uint64_t max, T ServerConfig::
   };
 }
 
-Setter LimitSetter(const char* flag, uint64_t min, uint64_t max,
-                   size_t RequestLimits::*field) {
+Setter LimitSetter(const char* flag, uint64_t min, uint64_t max, size_t RequestLimits::*field) {
   return [=](std::string_view v, ServerConfig& c) -> absl::Status {
     ASSIGN_OR_RETURN(uint64_t n, ParseSize(flag, v, min, max));
     c.limits.*field = n;
@@ -137,8 +145,7 @@ std::vector<Flag> MakeFlags() {
          return absl::OkStatus();
        },
        true},
-      {"block-cache-bytes", "WASIKV_BLOCK_CACHE_BYTES", "BYTES",
-       "RocksDB block cache size.", "64m",
+      {"block-cache-bytes", "WASIKV_BLOCK_CACHE_BYTES", "BYTES", "RocksDB block cache size.", "64m",
        [](std::string_view v, ServerConfig& c) -> absl::Status {
          ASSIGN_OR_RETURN(uint64_t n, ParseSize("block-cache-bytes", v, 1 << 20, 1ull << 40));
          c.store.block_cache_bytes = n;
@@ -147,8 +154,8 @@ std::vector<Flag> MakeFlags() {
       {"max-key-bytes", "WASIKV_MAX_KEY_BYTES", "BYTES", "Largest key accepted.",
        std::to_string(d.limits.max_key_bytes),
        LimitSetter("max-key-bytes", 1, 64 << 10, &RequestLimits::max_key_bytes)},
-      {"max-value-bytes", "WASIKV_MAX_VALUE_BYTES", "BYTES", "Largest value accepted.",
-       "1m", LimitSetter("max-value-bytes", 1, 64 << 20, &RequestLimits::max_value_bytes)},
+      {"max-value-bytes", "WASIKV_MAX_VALUE_BYTES", "BYTES", "Largest value accepted.", "1m",
+       LimitSetter("max-value-bytes", 1, 64 << 20, &RequestLimits::max_value_bytes)},
       {"max-batch-entries", "WASIKV_MAX_BATCH_ENTRIES", "N",
        "Most keys in one GetMany, SetMany or DeleteMany.",
        std::to_string(d.limits.max_batch_entries),
@@ -168,8 +175,7 @@ std::vector<Flag> MakeFlags() {
        std::to_string(d.max_queued_calls),
        SizeSetter("max-queued-calls", 1, 1 << 24, &ServerConfig::max_queued_calls)},
       {"shutdown-timeout", "WASIKV_SHUTDOWN_TIMEOUT", "DURATION",
-       "On SIGINT/SIGTERM, how long in-flight calls may run before they are cancelled.",
-       "10s",
+       "On SIGINT/SIGTERM, how long in-flight calls may run before they are cancelled.", "10s",
        [](std::string_view v, ServerConfig& c) -> absl::Status {
          ASSIGN_OR_RETURN(c.shutdown_timeout, ParseDuration("shutdown-timeout", v));
          return absl::OkStatus();
@@ -225,8 +231,7 @@ std::string HelpText(const std::vector<Flag>& flags) {
 }  // namespace
 
 absl::StatusOr<ParsedCommandLine> ParseCommandLine(
-    int argc, const char* const* argv,
-    const std::function<const char*(const char*)>& getenv) {
+    int argc, const char* const* argv, const std::function<const char*(const char*)>& getenv) {
   const std::vector<Flag> flags = MakeFlags();
   ParsedCommandLine parsed;
   ServerConfig config;

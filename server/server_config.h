@@ -47,8 +47,7 @@ struct ParsedCommandLine {
 // Parses argv and the environment (looked up through `getenv`).
 // INVALID_ARGUMENT names the flag or variable and what it accepts.
 absl::StatusOr<ParsedCommandLine> ParseCommandLine(
-    int argc, const char* const* argv,
-    const std::function<const char*(const char*)>& getenv);
+    int argc, const char* const* argv, const std::function<const char*(const char*)>& getenv);
 
 }  // namespace wasikv
 

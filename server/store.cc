@@ -4,17 +4,16 @@
 #include <charconv>
 #include <filesystem>
 #include <system_error>
-
 #include <unordered_map>
 
 #include "fmt/format.h"
-#include "server/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "server/key_format.h"
 #include "server/rocks_status.h"
 #include "server/rocksdb_options.h"
 #include "server/status_macros.h"
+#include "server/str_cat.h"
 
 namespace wasikv {
 namespace {
@@ -41,20 +40,20 @@ std::string QuoteKey(std::string_view key) {
 absl::StatusOr<int64_t> ParseCounter(std::string_view text, std::string_view key) {
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
-  const bool well_formed =
-      !digits.empty() && std::all_of(digits.begin(), digits.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; });
+  const bool well_formed = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
   if (!well_formed) {
-    return absl::FailedPreconditionError(StrCat(
-        "value of key ", QuoteKey(key), " is ", QuoteKey(text),
-        ", not a decimal integer; Increment needs a value like \"-12\" or \"42\""));
+    return absl::FailedPreconditionError(
+        StrCat("value of key ", QuoteKey(key), " is ", QuoteKey(text),
+               ", not a decimal integer; Increment needs a value like \"-12\" or \"42\""));
   }
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error == std::errc::result_out_of_range) {
-    return absl::OutOfRangeError(StrCat(
-        "value of key ", QuoteKey(key), " is ", QuoteKey(text),
-        ", outside the signed 64-bit range [-9223372036854775808, 9223372036854775807]"));
+    return absl::OutOfRangeError(
+        StrCat("value of key ", QuoteKey(key), " is ", QuoteKey(text),
+               ", outside the signed 64-bit range [-9223372036854775808, 9223372036854775807]"));
   }
   if (error != std::errc() || end != text.data() + text.size()) {
     return absl::FailedPreconditionError(
@@ -68,8 +67,7 @@ std::optional<VersionedValue> ToVersionedValue(const key_format::StoredValue& st
 }
 
 absl::Status CorruptValue(std::string_view key) {
-  return absl::DataLossError(
-      StrCat("stored value of key ", QuoteKey(key), " is corrupt"));
+  return absl::DataLossError(StrCat("stored value of key ", QuoteKey(key), " is corrupt"));
 }
 
 }  // namespace
@@ -84,21 +82,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    return absl::FailedPreconditionError(StrCat(
-        "cannot create data directory '", options.data_dir, "': ", ec.message()));
+    return absl::FailedPreconditionError(
+        StrCat("cannot create data directory '", options.data_dir, "': ", ec.message()));
   }
   std::unique_ptr<Store> store(new Store(options));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName,
-       MakeDataColumnFamilyOptions(options.block_cache_bytes)},
+      {rocksdb::kDefaultColumnFamilyName, MakeDataColumnFamilyOptions(options.block_cache_bytes)},
       {std::string(key_format::kLogColumnFamily), MakeLogColumnFamilyOptions()},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  RETURN_IF_ERROR(FromRocksStatus(
-      rocksdb::DB::Open(MakeDBOptions(), options.data_dir, families, &handles, &db),
-      StrCat("open of '", options.data_dir, "'")));
+  RETURN_IF_ERROR(
+      FromRocksStatus(rocksdb::DB::Open(MakeDBOptions(), options.data_dir, families, &handles, &db),
+                      StrCat("open of '", options.data_dir, "'")));
   store->db_.reset(db);
   store->data_cf_ = handles[0];
   store->log_cf_ = handles[1];
@@ -107,46 +104,42 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // witness, in case the log was written by a version that did not.
   uint64_t last_revision = 0;
   std::string stored_revision;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->data_cf_,
-                              key_format::kRevisionKey, &stored_revision);
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), store->data_cf_, key_format::kRevisionKey, &stored_revision);
   if (s.ok()) {
     last_revision = key_format::DecodeFixed64(stored_revision).value_or(0);
   } else if (!s.IsNotFound()) {
     return FromRocksStatus(s, "read of revision");
   }
   {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
     it->SeekToLast();
     if (it->Valid()) {
-      last_revision = std::max(
-          last_revision, key_format::DecodeLogKey(it->key().ToStringView()).value_or(0));
+      last_revision =
+          std::max(last_revision, key_format::DecodeLogKey(it->key().ToStringView()).value_or(0));
     }
     RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of change log"));
   }
 
   {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), store->data_cf_));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->data_cf_));
     std::unique_lock lock(store->buckets_mu_);
     for (it->Seek(key_format::kBucketRecordPrefix);
-         it->Valid() && it->key().starts_with(key_format::kBucketRecordPrefix);
-         it->Next()) {
+         it->Valid() && it->key().starts_with(key_format::kBucketRecordPrefix); it->Next()) {
       storage::BucketRecord record;
       if (!record.ParseFromArray(it->value().data(), it->value().size())) {
-        return absl::DataLossError(StrCat(
-            "bucket record ", QuoteKey(it->key().ToStringView()), " is corrupt"));
+        return absl::DataLossError(
+            StrCat("bucket record ", QuoteKey(it->key().ToStringView()), " is corrupt"));
       }
       auto state = std::make_shared<BucketState>();
       state->create_revision = record.create_revision();
-      store->buckets_.emplace(
-          key_format::BucketNameFromRecordKey(it->key().ToStringView()), state);
+      store->buckets_.emplace(key_format::BucketNameFromRecordKey(it->key().ToStringView()), state);
     }
     RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of buckets"));
   }
 
-  store->pipeline_ = std::make_unique<CommitPipeline>(
-      db, store->data_cf_, store->log_cf_, last_revision, options.sync_writes);
+  store->pipeline_ = std::make_unique<CommitPipeline>(db, store->data_cf_, store->log_cf_,
+                                                      last_revision, options.sync_writes);
   return store;
 }
 
@@ -171,18 +164,18 @@ absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {
 // ---------------------------------------------------------------------------
 // Buckets
 
-absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(
-    std::string_view bucket, bool create) {
+absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::string_view bucket,
+                                                                        bool create) {
   {
     std::shared_lock lock(buckets_mu_);
     auto it = buckets_.find(bucket);
     if (it != buckets_.end()) return it->second;
   }
   if (!options_.auto_create_buckets) {
-    return absl::NotFoundError(StrCat(
-        "bucket '", bucket,
-        "' does not exist; this server serves only created buckets "
-        "(--auto-create-buckets=false), create it with CreateBucket"));
+    return absl::NotFoundError(
+        StrCat("bucket '", bucket,
+               "' does not exist; this server serves only created buckets "
+               "(--auto-create-buckets=false), create it with CreateBucket"));
   }
   if (!create) return nullptr;
 
@@ -205,11 +198,9 @@ absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(
 }
 
 template <typename Fn>
-auto Store::WithWritableBucket(std::string_view bucket, Fn write)
-    -> decltype(write()) {
+auto Store::WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write()) {
   for (;;) {
-    ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state,
-                     LookupBucket(bucket, /*create=*/true));
+    ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/true));
     std::shared_lock lock(state->mu);
     // A concurrent DeleteBucket won the race: look the bucket up again, which
     // recreates it in auto-create mode or fails in strict mode.
@@ -234,8 +225,7 @@ absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
   {
     std::shared_lock lock(buckets_mu_);
     if (buckets_.contains(bucket)) {
-      return absl::AlreadyExistsError(
-          StrCat("bucket '", bucket, "' already exists"));
+      return absl::AlreadyExistsError(StrCat("bucket '", bucket, "' already exists"));
     }
   }
   storage::ChangeRecord record;
@@ -303,8 +293,8 @@ Store::BucketList Store::ListBuckets() {
 // ---------------------------------------------------------------------------
 // Reads
 
-absl::StatusOr<Store::ManyReadResult> Store::GetMany(
-    std::string_view bucket, std::span<const std::string> keys) {
+absl::StatusOr<Store::ManyReadResult> Store::GetMany(std::string_view bucket,
+                                                     std::span<const std::string> keys) {
   RETURN_IF_ERROR(CheckReadable(bucket));
   // MultiGet reads every key of one column family from one consistent view,
   // so the revision key read alongside names the snapshot exactly.
@@ -341,16 +331,15 @@ absl::StatusOr<Store::ManyReadResult> Store::GetMany(
   return result;
 }
 
-absl::StatusOr<Store::ReadResult> Store::Get(std::string_view bucket,
-                                             std::string_view key) {
+absl::StatusOr<Store::ReadResult> Store::Get(std::string_view bucket, std::string_view key) {
   const std::string keys[] = {std::string(key)};
   ASSIGN_OR_RETURN(ManyReadResult many, GetMany(bucket, keys));
   return ReadResult{std::move(many.values[0]), many.revision};
 }
 
-absl::StatusOr<Store::ListResult> Store::ListKeys(
-    std::string_view bucket, std::string_view prefix,
-    std::optional<std::string_view> start_after, size_t limit) {
+absl::StatusOr<Store::ListResult> Store::ListKeys(std::string_view bucket, std::string_view prefix,
+                                                  std::optional<std::string_view> start_after,
+                                                  size_t limit) {
   RETURN_IF_ERROR(CheckReadable(bucket));
   const std::string bucket_prefix = key_format::DataPrefix(bucket);
   const std::string scan_prefix = StrCat(bucket_prefix, prefix);
@@ -365,8 +354,7 @@ absl::StatusOr<Store::ListResult> Store::ListKeys(
   ListResult result;
   absl::Status status;
   std::string stored_revision;
-  rocksdb::Status s =
-      db_->Get(read_options, data_cf_, key_format::kRevisionKey, &stored_revision);
+  rocksdb::Status s = db_->Get(read_options, data_cf_, key_format::kRevisionKey, &stored_revision);
   if (s.ok()) {
     result.revision = key_format::DecodeFixed64(stored_revision).value_or(0);
   } else if (!s.IsNotFound()) {
@@ -395,15 +383,14 @@ absl::StatusOr<Store::ListResult> Store::ListKeys(
   return result;
 }
 
-absl::StatusOr<std::optional<VersionedValue>> Store::ReadLatest(
-    std::string_view bucket, std::string_view key) {
+absl::StatusOr<std::optional<VersionedValue>> Store::ReadLatest(std::string_view bucket,
+                                                                std::string_view key) {
   rocksdb::PinnableSlice stored;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_cf_,
-                               key_format::DataKey(bucket, key), &stored);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), data_cf_, key_format::DataKey(bucket, key), &stored);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocksStatus(s, "read"));
-  std::optional<key_format::StoredValue> decoded =
-      key_format::DecodeValue(stored.ToStringView());
+  std::optional<key_format::StoredValue> decoded = key_format::DecodeValue(stored.ToStringView());
   if (!decoded) return CorruptValue(key);
   return ToVersionedValue(*decoded);
 }
@@ -413,9 +400,8 @@ absl::StatusOr<std::optional<VersionedValue>> Store::ReadLatest(
 
 namespace {
 
-storage::Event* AddSet(storage::ChangeRecord* record, std::string_view bucket,
-                       std::string_view key, std::string_view value,
-                       uint64_t prev_version) {
+storage::Event* AddSet(storage::ChangeRecord* record, std::string_view bucket, std::string_view key,
+                       std::string_view value, uint64_t prev_version) {
   storage::Event* event = record->add_events();
   event->set_type(storage::Event::SET);
   event->set_bucket(std::string(bucket));
@@ -437,8 +423,7 @@ storage::Event* AddDelete(storage::ChangeRecord* record, std::string_view bucket
 
 }  // namespace
 
-absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket,
-                                              std::string_view key,
+absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket, std::string_view key,
                                               std::string_view value) {
   return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
     KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
@@ -450,11 +435,9 @@ absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket,
   });
 }
 
-absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket,
-                                                 std::string_view key) {
+absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket, std::string_view key) {
   // Deleting from a missing bucket deletes nothing and must not create it.
-  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state,
-                   LookupBucket(bucket, /*create=*/false));
+  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
   if (state == nullptr) return WriteResult{CurrentRevision(), false};
   return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
     KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
@@ -468,8 +451,7 @@ absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket,
 }
 
 absl::StatusOr<Store::IncrementResult> Store::Increment(std::string_view bucket,
-                                                        std::string_view key,
-                                                        int64_t delta) {
+                                                        std::string_view key, int64_t delta) {
   return WithWritableBucket(bucket, [&]() -> absl::StatusOr<IncrementResult> {
     KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
     ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
@@ -479,9 +461,8 @@ absl::StatusOr<Store::IncrementResult> Store::Increment(std::string_view bucket,
     }
     int64_t sum = 0;
     if (__builtin_add_overflow(value, delta, &sum)) {
-      return absl::OutOfRangeError(StrCat(
-          "incrementing key ", QuoteKey(key), " (", value, ") by ", delta,
-          " overflows the signed 64-bit range"));
+      return absl::OutOfRangeError(StrCat("incrementing key ", QuoteKey(key), " (", value, ") by ",
+                                          delta, " overflows the signed 64-bit range"));
     }
     storage::ChangeRecord record;
     AddSet(&record, bucket, key, StrCat(sum), current ? current->version : 0);
@@ -553,18 +534,16 @@ absl::StatusOr<Store::WriteResult> Store::SetMany(
   });
 }
 
-absl::StatusOr<Store::DeleteManyResult> Store::DeleteMany(
-    std::string_view bucket, std::span<const std::string> keys) {
-  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state,
-                   LookupBucket(bucket, /*create=*/false));
+absl::StatusOr<Store::DeleteManyResult> Store::DeleteMany(std::string_view bucket,
+                                                          std::span<const std::string> keys) {
+  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
   if (state == nullptr) return DeleteManyResult{0, CurrentRevision()};
   auto key_of = [](const std::string& k) -> std::string_view { return k; };
   return WithWritableBucket(bucket, [&]() -> absl::StatusOr<DeleteManyResult> {
     KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, keys, key_of);
     storage::ChangeRecord record;
     for (size_t index : LastOccurrences(keys, key_of)) {
-      ASSIGN_OR_RETURN(std::optional<VersionedValue> current,
-                       ReadLatest(bucket, keys[index]));
+      ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, keys[index]));
       if (current) AddDelete(&record, bucket, keys[index], current->version);
     }
     if (record.events().empty()) return DeleteManyResult{0, CurrentRevision()};

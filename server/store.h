@@ -20,6 +20,7 @@
 #define WASIKV_SERVER_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -29,7 +30,6 @@
 #include <utility>
 #include <vector>
 
-#include <map>
 #include "absl/status/statusor.h"
 #include "server/commit_pipeline.h"
 #include "server/key_lock_table.h"
@@ -137,28 +137,23 @@ class Store {
                                          std::span<const std::string> keys);
   // Keys of `bucket` starting with `prefix`, in byte order, strictly after
   // `start_after` if given, at most `limit`.
-  absl::StatusOr<ListResult> ListKeys(std::string_view bucket,
-                                      std::string_view prefix,
-                                      std::optional<std::string_view> start_after,
-                                      size_t limit);
+  absl::StatusOr<ListResult> ListKeys(std::string_view bucket, std::string_view prefix,
+                                      std::optional<std::string_view> start_after, size_t limit);
 
   // Writes.
   absl::StatusOr<WriteResult> Set(std::string_view bucket, std::string_view key,
                                   std::string_view value);
-  absl::StatusOr<WriteResult> Delete(std::string_view bucket,
-                                     std::string_view key);
+  absl::StatusOr<WriteResult> Delete(std::string_view bucket, std::string_view key);
   // FAILED_PRECONDITION if the stored value is not a decimal integer,
   // OUT_OF_RANGE if it or the result leaves the int64 range.
-  absl::StatusOr<IncrementResult> Increment(std::string_view bucket,
-                                            std::string_view key, int64_t delta);
-  absl::StatusOr<CasResult> CompareAndSwap(std::string_view bucket,
-                                           std::string_view key,
+  absl::StatusOr<IncrementResult> Increment(std::string_view bucket, std::string_view key,
+                                            int64_t delta);
+  absl::StatusOr<CasResult> CompareAndSwap(std::string_view bucket, std::string_view key,
                                            const CasCondition& condition,
                                            std::string_view new_value);
   // All pairs at one revision; for a repeated key the last pair wins.
-  absl::StatusOr<WriteResult> SetMany(
-      std::string_view bucket,
-      std::span<const std::pair<std::string, std::string>> pairs);
+  absl::StatusOr<WriteResult> SetMany(std::string_view bucket,
+                                      std::span<const std::pair<std::string, std::string>> pairs);
   absl::StatusOr<DeleteManyResult> DeleteMany(std::string_view bucket,
                                               std::span<const std::string> keys);
 
@@ -177,19 +172,17 @@ class Store {
   // The live state of `bucket`, creating it if auto-create is on and
   // `create` is true. NOT_FOUND in strict mode for a missing bucket; nullptr
   // (with OK) for a missing bucket otherwise.
-  absl::StatusOr<std::shared_ptr<BucketState>> LookupBucket(
-      std::string_view bucket, bool create);
+  absl::StatusOr<std::shared_ptr<BucketState>> LookupBucket(std::string_view bucket, bool create);
   // Runs `write` holding `bucket` for writing (shared), creating the bucket
   // first when allowed.
   template <typename Fn>
-  auto WithWritableBucket(std::string_view bucket, Fn write)
-      -> decltype(write());
+  auto WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write());
   // NOT_FOUND if reads of `bucket` must fail (strict mode, missing bucket).
   absl::Status CheckReadable(std::string_view bucket);
   // The latest committed value of a key, without a snapshot. Callers hold the
   // key's lock when they act on the answer.
-  absl::StatusOr<std::optional<VersionedValue>> ReadLatest(
-      std::string_view bucket, std::string_view key);
+  absl::StatusOr<std::optional<VersionedValue>> ReadLatest(std::string_view bucket,
+                                                           std::string_view key);
   absl::StatusOr<uint64_t> Commit(storage::ChangeRecord* record);
 
   const StoreOptions options_;

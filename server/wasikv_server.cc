@@ -1,5 +1,6 @@
 #include "server/wasikv_server.h"
 
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -25,9 +26,12 @@ WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerConfig& config,
-                                                                   Store* store) {
+                                                                  Store* store) {
   std::unique_ptr<WasikvServer> server(new WasikvServer(config, store));
   grpc::EnableDefaultHealthCheckService(true);
+  // Touching the health descriptors links them in, so reflection can
+  // describe grpc.health.v1.Health like every other service.
+  (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
@@ -44,9 +48,9 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || port == 0) {
     server->shut_down_ = true;
-    return absl::UnavailableError(StrCat(
-        "cannot listen on '", config.listen,
-        "': the address is in use, not local, or malformed (expected HOST:PORT)"));
+    return absl::UnavailableError(
+        StrCat("cannot listen on '", config.listen,
+               "': the address is in use, not local, or malformed (expected HOST:PORT)"));
   }
   server->address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
   server->server_->GetHealthCheckService()->SetServingStatus(true);

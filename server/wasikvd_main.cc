@@ -21,8 +21,7 @@ void AnnounceReady(int fd, const std::string& address) {
   if (fd < 0) return;
   const std::string line = address + "\n";
   if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    wasikv::LogEvent(spdlog::level::warn, "ready_fd_write_failed",
-                     {{"fd", std::to_string(fd)}});
+    wasikv::LogEvent(spdlog::level::warn, "ready_fd_write_failed", {{"fd", std::to_string(fd)}});
   }
   close(fd);
 }
@@ -37,9 +36,9 @@ int Run(const wasikv::ServerConfig& config) {
 
   auto store = wasikv::Store::Open(config.store);
   if (!store.ok()) {
-    LogEvent(spdlog::level::critical, "store_open_failed",
-             {{"data_dir", config.store.data_dir},
-              {"error", std::string(store.status().message())}});
+    LogEvent(
+        spdlog::level::critical, "store_open_failed",
+        {{"data_dir", config.store.data_dir}, {"error", std::string(store.status().message())}});
     return 1;
   }
   auto server = wasikv::WasikvServer::Start(config, store->get());
@@ -67,10 +66,10 @@ int Run(const wasikv::ServerConfig& config) {
             {"timeout_ms", std::to_string(config.shutdown_timeout.count())}});
   (*server)->Shutdown(config.shutdown_timeout);
   server->reset();
+  LogEvent(spdlog::level::info, "drained");
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) {
-    LogEvent(spdlog::level::err, "store_close_failed",
-             {{"error", std::string(closed.message())}});
+    LogEvent(spdlog::level::err, "store_close_failed", {{"error", std::string(closed.message())}});
     return 1;
   }
   LogEvent(spdlog::level::info, "stopped",
@@ -81,9 +80,8 @@ int Run(const wasikv::ServerConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = wasikv::ParseCommandLine(argc, argv, [](const char* name) {
-    return std::getenv(name);
-  });
+  auto parsed =
+      wasikv::ParseCommandLine(argc, argv, [](const char* name) { return std::getenv(name); });
   if (!parsed.ok()) {
     std::fprintf(stderr, "wasikvd: %s\n", std::string(parsed.status().message()).c_str());
     return 2;

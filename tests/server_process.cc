@@ -57,9 +57,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& data_dir, const std::vector<std::string>& extra_args) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
-  std::vector<std::string> args = {WasikvdPath(),  "--listen=127.0.0.1:0",
-                                   "--data-dir",   data_dir,
-                                   "--ready-fd=3", "--sync-writes=false"};
+  std::vector<std::string> args = {WasikvdPath(), "--listen=127.0.0.1:0", "--data-dir",
+                                   data_dir,      "--ready-fd=3",         "--sync-writes=false"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv = Argv(args);
 

@@ -7,8 +7,8 @@
 
 #include <sys/types.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>

@@ -36,6 +36,9 @@ class ServerTest : public ::testing::Test {
   }
 
   void RestartServer(const std::vector<std::string>& args = {}) {
+    kv_.reset();
+    buckets_.reset();
+    channel_.reset();
     ASSERT_EQ(server_->Stop(), 0);
     StartServer(args);
   }
@@ -43,8 +46,7 @@ class ServerTest : public ::testing::Test {
   // Calls `method` on `stub` with a deadline; returns the status.
   template <typename Stub, typename Request, typename Response>
   grpc::Status Call(Stub* stub,
-                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                 Response*),
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
@@ -72,8 +74,7 @@ class ServerTest : public ::testing::Test {
     return response;
   }
 
-  grpc::Status Increment(const std::string& key, int64_t delta,
-                         v1::IncrementResponse* response) {
+  grpc::Status Increment(const std::string& key, int64_t delta, v1::IncrementResponse* response) {
     v1::IncrementRequest request;
     request.set_bucket("counters");
     request.set_key(key);
@@ -379,34 +380,59 @@ TEST_F(BadInputTest, EveryBadInputIsRefusedNamingFieldAndLimit) {
   v1::ListKeysResponse page;
   const std::vector<BadInput> cases = {
       {"empty key", [&] { return SetRaw("b", "", "v"); }, Code::INVALID_ARGUMENT, {"key", "empty"}},
-      {"long key", [&] { return SetRaw("b", std::string(4097, 'k'), "v"); },
-       Code::INVALID_ARGUMENT, {"key", "4096", "--max-key-bytes"}},
-      {"long value", [&] { return SetRaw("b", "k", std::string((1 << 20) + 1, 'v')); },
-       Code::INVALID_ARGUMENT, {"value", "1048576", "--max-value-bytes"}},
-      {"empty bucket", [&] { return SetRaw("", "k", "v"); }, Code::INVALID_ARGUMENT,
+      {"long key",
+       [&] { return SetRaw("b", std::string(4097, 'k'), "v"); },
+       Code::INVALID_ARGUMENT,
+       {"key", "4096", "--max-key-bytes"}},
+      {"long value",
+       [&] { return SetRaw("b", "k", std::string((1 << 20) + 1, 'v')); },
+       Code::INVALID_ARGUMENT,
+       {"value", "1048576", "--max-value-bytes"}},
+      {"empty bucket",
+       [&] { return SetRaw("", "k", "v"); },
+       Code::INVALID_ARGUMENT,
        {"bucket", "empty"}},
-      {"bucket charset", [&] { return SetRaw("no/slash", "k", "v"); }, Code::INVALID_ARGUMENT,
+      {"bucket charset",
+       [&] { return SetRaw("no/slash", "k", "v"); },
+       Code::INVALID_ARGUMENT,
        {"bucket", "[A-Za-z0-9._-]"}},
-      {"long bucket", [&] { return SetRaw(std::string(65, 'b'), "k", "v"); },
-       Code::INVALID_ARGUMENT, {"bucket", "64"}},
-      {"malformed cursor", [&] { return List("", "!!not-a-cursor!!", 0, &page); },
-       Code::INVALID_ARGUMENT, {"cursor", "malformed"}},
-      {"cursor of another prefix", [&] { return ForeignCursor(); }, Code::INVALID_ARGUMENT,
+      {"long bucket",
+       [&] { return SetRaw(std::string(65, 'b'), "k", "v"); },
+       Code::INVALID_ARGUMENT,
+       {"bucket", "64"}},
+      {"malformed cursor",
+       [&] { return List("", "!!not-a-cursor!!", 0, &page); },
+       Code::INVALID_ARGUMENT,
+       {"cursor", "malformed"}},
+      {"cursor of another prefix",
+       [&] { return ForeignCursor(); },
+       Code::INVALID_ARGUMENT,
        {"cursor", "prefix"}},
-      {"page too large", [&] { return List("", "", 10001, &page); }, Code::INVALID_ARGUMENT,
+      {"page too large",
+       [&] { return List("", "", 10001, &page); },
+       Code::INVALID_ARGUMENT,
        {"limit", "10000", "--max-list-limit"}},
-      {"too many batch entries", [&] { return SetMany(1025, 1); }, Code::INVALID_ARGUMENT,
+      {"too many batch entries",
+       [&] { return SetMany(1025, 1); },
+       Code::INVALID_ARGUMENT,
        {"entries", "1024", "--max-batch-entries"}},
       {"empty batch", [&] { return SetMany(0, 1); }, Code::INVALID_ARGUMENT, {"entries"}},
-      {"batch too many bytes", [&] { return SetMany(16, 1 << 20); }, Code::INVALID_ARGUMENT,
+      {"batch too many bytes",
+       [&] { return SetMany(16, 1 << 20); },
+       Code::INVALID_ARGUMENT,
        {"entries", "16777216", "--max-batch-bytes"}},
-      {"cas without condition", [&] { return Cas([](v1::CompareAndSwapRequest*) {}); },
-       Code::INVALID_ARGUMENT, {"expected"}},
+      {"cas without condition",
+       [&] { return Cas([](v1::CompareAndSwapRequest*) {}); },
+       Code::INVALID_ARGUMENT,
+       {"expected"}},
       {"cas version zero",
        [&] { return Cas([](v1::CompareAndSwapRequest* r) { r->set_expected_version(0); }); },
-       Code::INVALID_ARGUMENT, {"expected_version"}},
-      {"message over transport limit", [&] { return SetRaw("b", "k", std::string(40 << 20, 'v')); },
-       Code::RESOURCE_EXHAUSTED, {}},
+       Code::INVALID_ARGUMENT,
+       {"expected_version"}},
+      {"message over transport limit",
+       [&] { return SetRaw("b", "k", std::string(40 << 20, 'v')); },
+       Code::RESOURCE_EXHAUSTED,
+       {}},
   };
   for (const BadInput& bad : cases) {
     SCOPED_TRACE(bad.name);
