@@ -209,6 +209,18 @@ auto Store::WithWritableBucket(std::string_view bucket, Fn write) -> decltype(wr
   }
 }
 
+template <typename Fn, typename Missing>
+auto Store::WithExistingBucket(std::string_view bucket, Fn write, Missing missing)
+    -> decltype(write()) {
+  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
+  if (state == nullptr) return missing();
+  std::shared_lock lock(state->mu);
+  // Deleted meanwhile: a delete has nothing left to do, and must not
+  // recreate the bucket.
+  if (state->deleted) return missing();
+  return write();
+}
+
 absl::Status Store::CheckReadable(std::string_view bucket) {
   return LookupBucket(bucket, /*create=*/false).status();
 }
@@ -436,18 +448,19 @@ absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket, std::stri
 }
 
 absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket, std::string_view key) {
-  // Deleting from a missing bucket deletes nothing and must not create it.
-  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
-  if (state == nullptr) return WriteResult{CurrentRevision(), false};
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
-    ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
-    if (!current) return WriteResult{CurrentRevision(), false};
-    storage::ChangeRecord record;
-    AddDelete(&record, bucket, key, current->version);
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return WriteResult{revision, true};
-  });
+  auto nothing_deleted = [this] { return WriteResult{CurrentRevision(), false}; };
+  return WithExistingBucket(
+      bucket,
+      [&]() -> absl::StatusOr<WriteResult> {
+        KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
+        ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
+        if (!current) return nothing_deleted();
+        storage::ChangeRecord record;
+        AddDelete(&record, bucket, key, current->version);
+        ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
+        return WriteResult{revision, true};
+      },
+      nothing_deleted);
 }
 
 absl::StatusOr<Store::IncrementResult> Store::Increment(std::string_view bucket,
@@ -520,6 +533,7 @@ absl::StatusOr<Store::WriteResult> Store::SetMany(
   auto key_of = [](const std::pair<std::string, std::string>& p) -> std::string_view {
     return p.first;
   };
+  if (pairs.empty()) return WriteResult{CurrentRevision(), false};
   return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
     KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, pairs, key_of);
     storage::ChangeRecord record;
@@ -536,20 +550,22 @@ absl::StatusOr<Store::WriteResult> Store::SetMany(
 
 absl::StatusOr<Store::DeleteManyResult> Store::DeleteMany(std::string_view bucket,
                                                           std::span<const std::string> keys) {
-  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
-  if (state == nullptr) return DeleteManyResult{0, CurrentRevision()};
   auto key_of = [](const std::string& k) -> std::string_view { return k; };
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<DeleteManyResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, keys, key_of);
-    storage::ChangeRecord record;
-    for (size_t index : LastOccurrences(keys, key_of)) {
-      ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, keys[index]));
-      if (current) AddDelete(&record, bucket, keys[index], current->version);
-    }
-    if (record.events().empty()) return DeleteManyResult{0, CurrentRevision()};
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return DeleteManyResult{static_cast<uint64_t>(record.events_size()), revision};
-  });
+  auto nothing_deleted = [this] { return DeleteManyResult{0, CurrentRevision()}; };
+  return WithExistingBucket(
+      bucket,
+      [&]() -> absl::StatusOr<DeleteManyResult> {
+        KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, keys, key_of);
+        storage::ChangeRecord record;
+        for (size_t index : LastOccurrences(keys, key_of)) {
+          ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, keys[index]));
+          if (current) AddDelete(&record, bucket, keys[index], current->version);
+        }
+        if (record.events().empty()) return nothing_deleted();
+        ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
+        return DeleteManyResult{static_cast<uint64_t>(record.events_size()), revision};
+      },
+      nothing_deleted);
 }
 
 }  // namespace wasikv

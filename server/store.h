@@ -122,7 +122,8 @@ class Store {
   ~Store();
 
   // Flushes memtables and the WAL and closes RocksDB. Call once no other call
-  // is in flight; later calls fail with FAILED_PRECONDITION.
+  // is in flight and make no other call afterwards; a second Close fails with
+  // FAILED_PRECONDITION.
   absl::Status Close();
 
   // Buckets. FindBucket returns nullopt for a missing bucket in either mode.
@@ -152,6 +153,7 @@ class Store {
                                            const CasCondition& condition,
                                            std::string_view new_value);
   // All pairs at one revision; for a repeated key the last pair wins.
+  // `changed` is true unless `pairs` is empty (then nothing is written).
   absl::StatusOr<WriteResult> SetMany(std::string_view bucket,
                                       std::span<const std::pair<std::string, std::string>> pairs);
   absl::StatusOr<DeleteManyResult> DeleteMany(std::string_view bucket,
@@ -177,6 +179,11 @@ class Store {
   // first when allowed.
   template <typename Fn>
   auto WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write());
+  // Runs `write` holding an existing `bucket` for writing; runs `missing`
+  // instead if the bucket does not exist or is deleted meanwhile. For writes
+  // that must not create a bucket (deletes).
+  template <typename Fn, typename Missing>
+  auto WithExistingBucket(std::string_view bucket, Fn write, Missing missing) -> decltype(write());
   // NOT_FOUND if reads of `bucket` must fail (strict mode, missing bucket).
   absl::Status CheckReadable(std::string_view bucket);
   // The latest committed value of a key, without a snapshot. Callers hold the

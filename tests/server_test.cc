@@ -1,11 +1,14 @@
 // Integration tests: the real wasikvd binary, real gRPC on loopback, real
 // RocksDB in a per-test directory.
 #include <atomic>
+#include <future>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/server_process.h"
@@ -446,6 +449,62 @@ TEST_F(BadInputTest, EveryBadInputIsRefusedNamingFieldAndLimit) {
   // Nothing a refused call sent was written.
   EXPECT_FALSE(Get("b", "k").found());
   EXPECT_FALSE(Get("b", "k0").found());
+}
+
+// Bytes off the network are untrusted: random payloads, truncated messages
+// and strings that are not UTF-8 must get an error status, never a crash.
+TEST_F(ServerTest, GarbageRequestsNeverCrashTheServer) {
+  const std::vector<std::string> methods = {"/wasikv.v1.KV/Get",
+                                            "/wasikv.v1.KV/Set",
+                                            "/wasikv.v1.KV/Delete",
+                                            "/wasikv.v1.KV/Exists",
+                                            "/wasikv.v1.KV/ListKeys",
+                                            "/wasikv.v1.KV/Increment",
+                                            "/wasikv.v1.KV/CompareAndSwap",
+                                            "/wasikv.v1.KV/GetMany",
+                                            "/wasikv.v1.KV/SetMany",
+                                            "/wasikv.v1.KV/DeleteMany",
+                                            "/wasikv.v1.Buckets/OpenBucket",
+                                            "/wasikv.v1.Buckets/CreateBucket",
+                                            "/wasikv.v1.Buckets/DeleteBucket",
+                                            "/wasikv.v1.Buckets/ListBuckets"};
+  // A valid Set whose key is not UTF-8, as a hand-encoded message.
+  const std::string bad_utf8_set = std::string(
+      "\x0a\x01"
+      "b"
+      "\x12\x02"
+      "\xff\xfe",
+      7);
+  std::mt19937 random(12345);
+  grpc::GenericStub stub(channel_);
+  int answered = 0;
+  for (const std::string& method : methods) {
+    for (int i = 0; i < 30; ++i) {
+      std::string payload = i == 0 ? bad_utf8_set : std::string(random() % 64, '\0');
+      for (char& c : payload) c = static_cast<char>(i == 0 ? c : random());
+      grpc::Slice slice(payload);
+      grpc::ByteBuffer request(&slice, 1);
+      grpc::ByteBuffer reply;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+      std::promise<grpc::Status> done;
+      stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &reply,
+                     [&](grpc::Status status) { done.set_value(std::move(status)); });
+      grpc::Status status = done.get_future().get();
+      // Any answer is fine; UNAVAILABLE would mean the server went away.
+      EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE) << method;
+      EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << method;
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, static_cast<int>(methods.size()) * 30);
+  ExpectServing();
+  // Whatever garbage was accepted did not poison later replies.
+  v1::ListKeysRequest list;
+  list.set_bucket("b");
+  v1::ListKeysResponse keys;
+  grpc::Status listed = Call(kv_.get(), &v1::KV::Stub::ListKeys, list, &keys);
+  EXPECT_TRUE(listed.ok()) << listed.error_message();
 }
 
 TEST_F(ServerTest, DataAndRevisionsSurviveRestart) {
