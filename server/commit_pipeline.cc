@@ -35,23 +35,23 @@ void CommitPipeline::AddListener(Listener listener) { listeners_.push_back(std::
 absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
   Writer self;
   self.record = record;
-  std::unique_lock lock(mu_);
-  queue_.push_back(&self);
-  self.cv.wait(lock, [&] { return self.done || queue_.front() == &self; });
-  if (self.done) {
-    if (!self.status.ok()) return self.status;
-    return record->revision();
-  }
-
-  // This writer leads: take a group from the front of the queue.
   std::vector<Writer*> group;
-  size_t group_bytes = 0;
-  for (Writer* w : queue_) {
-    if (group.size() == kMaxGroupRecords || group_bytes > kMaxGroupBytes) break;
-    group.push_back(w);
-    group_bytes += w->record->ByteSizeLong();
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(&self);
+    while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
+    if (self.done) {
+      if (!self.status.ok()) return self.status;
+      return record->revision();
+    }
+    // This writer leads: take a group from the front of the queue.
+    size_t group_bytes = 0;
+    for (Writer* w : queue_) {
+      if (group.size() == kMaxGroupRecords || group_bytes > kMaxGroupBytes) break;
+      group.push_back(w);
+      group_bytes += w->record->ByteSizeLong();
+    }
   }
-  lock.unlock();
 
   // Only the leader reaches here, and the next leader waits for this group
   // to leave the queue, so revisions are handed out without a race.
@@ -81,15 +81,15 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
     }
   }
 
-  lock.lock();
+  absl::MutexLock lock(&mu_);
   for (Writer* w : group) {
     queue_.pop_front();
     if (w == &self) continue;
     w->status = status;
     w->done = true;
-    w->cv.notify_one();
+    w->cv.Signal();
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  if (!queue_.empty()) queue_.front()->cv.Signal();
   if (!status.ok()) return status;
   return record->revision();
 }

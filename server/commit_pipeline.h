@@ -21,15 +21,14 @@
 #define WASIKV_SERVER_COMMIT_PIPELINE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 #include "server/storage.pb.h"
 
@@ -62,9 +61,9 @@ class CommitPipeline {
  private:
   struct Writer {
     storage::ChangeRecord* record = nullptr;
-    absl::Status status;
-    bool done = false;
-    std::condition_variable cv;
+    absl::Status status;  // set by the leader before `done`
+    bool done = false;    // guarded by the pipeline's mu_
+    absl::CondVar cv;
   };
 
   // Appends the record and the data changes it describes to `batch`.
@@ -76,7 +75,7 @@ class CommitPipeline {
   const bool sync_writes_;
   std::vector<Listener> listeners_;
 
-  std::mutex mu_;
+  absl::Mutex mu_;
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> last_committed_;
 };

@@ -123,7 +123,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->data_cf_));
-    std::unique_lock lock(store->buckets_mu_);
+    absl::MutexLock lock(&store->buckets_mu_);
     for (it->Seek(key_format::kBucketRecordPrefix);
          it->Valid() && it->key().starts_with(key_format::kBucketRecordPrefix); it->Next()) {
       storage::BucketRecord record;
@@ -167,7 +167,7 @@ absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {
 absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::string_view bucket,
                                                                         bool create) {
   {
-    std::shared_lock lock(buckets_mu_);
+    absl::ReaderMutexLock lock(&buckets_mu_);
     auto it = buckets_.find(bucket);
     if (it != buckets_.end()) return it->second;
   }
@@ -179,9 +179,9 @@ absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::str
   }
   if (!create) return nullptr;
 
-  std::lock_guard create_lock(create_mu_);
+  absl::MutexLock create_lock(&create_mu_);
   {
-    std::shared_lock lock(buckets_mu_);
+    absl::ReaderMutexLock lock(&buckets_mu_);
     auto it = buckets_.find(bucket);
     if (it != buckets_.end()) return it->second;
   }
@@ -192,7 +192,7 @@ absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::str
   ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
   auto state = std::make_shared<BucketState>();
   state->create_revision = revision;
-  std::unique_lock lock(buckets_mu_);
+  absl::MutexLock lock(&buckets_mu_);
   buckets_.emplace(bucket, state);
   return state;
 }
@@ -201,7 +201,7 @@ template <typename Fn>
 auto Store::WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write()) {
   for (;;) {
     ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/true));
-    std::shared_lock lock(state->mu);
+    absl::ReaderMutexLock lock(&state->mu);
     // A concurrent DeleteBucket won the race: look the bucket up again, which
     // recreates it in auto-create mode or fails in strict mode.
     if (state->deleted) continue;
@@ -214,7 +214,7 @@ auto Store::WithExistingBucket(std::string_view bucket, Fn write, Missing missin
     -> decltype(write()) {
   ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
   if (state == nullptr) return missing();
-  std::shared_lock lock(state->mu);
+  absl::ReaderMutexLock lock(&state->mu);
   // Deleted meanwhile: a delete has nothing left to do, and must not
   // recreate the bucket.
   if (state->deleted) return missing();
@@ -226,16 +226,16 @@ absl::Status Store::CheckReadable(std::string_view bucket) {
 }
 
 absl::StatusOr<std::optional<BucketInfo>> Store::FindBucket(std::string_view bucket) {
-  std::shared_lock lock(buckets_mu_);
+  absl::ReaderMutexLock lock(&buckets_mu_);
   auto it = buckets_.find(bucket);
   if (it == buckets_.end()) return std::nullopt;
   return BucketInfo{std::string(bucket), it->second->create_revision};
 }
 
 absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
-  std::lock_guard create_lock(create_mu_);
+  absl::MutexLock create_lock(&create_mu_);
   {
-    std::shared_lock lock(buckets_mu_);
+    absl::ReaderMutexLock lock(&buckets_mu_);
     if (buckets_.contains(bucket)) {
       return absl::AlreadyExistsError(StrCat("bucket '", bucket, "' already exists"));
     }
@@ -247,7 +247,7 @@ absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
   ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
   auto state = std::make_shared<BucketState>();
   state->create_revision = revision;
-  std::unique_lock lock(buckets_mu_);
+  absl::MutexLock lock(&buckets_mu_);
   buckets_.emplace(bucket, state);
   return revision;
 }
@@ -255,13 +255,13 @@ absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
 absl::StatusOr<Store::DeleteBucketResult> Store::DeleteBucket(std::string_view bucket) {
   std::shared_ptr<BucketState> state;
   {
-    std::shared_lock lock(buckets_mu_);
+    absl::ReaderMutexLock lock(&buckets_mu_);
     auto it = buckets_.find(bucket);
     if (it != buckets_.end()) state = it->second;
   }
   if (state == nullptr) return DeleteBucketResult{false, 0, CurrentRevision()};
 
-  std::unique_lock bucket_lock(state->mu);
+  absl::MutexLock bucket_lock(&state->mu);
   if (state->deleted) return DeleteBucketResult{false, 0, CurrentRevision()};
 
   // Writers are excluded, so the count is exact.
@@ -283,7 +283,7 @@ absl::StatusOr<Store::DeleteBucketResult> Store::DeleteBucket(std::string_view b
   event->set_bucket(std::string(bucket));
   ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
   state->deleted = true;
-  std::unique_lock lock(buckets_mu_);
+  absl::MutexLock lock(&buckets_mu_);
   if (auto it = buckets_.find(bucket); it != buckets_.end()) buckets_.erase(it);
   return DeleteBucketResult{true, deleted_keys, revision};
 }
@@ -292,7 +292,7 @@ Store::BucketList Store::ListBuckets() {
   BucketList list;
   list.revision = CurrentRevision();
   {
-    std::shared_lock lock(buckets_mu_);
+    absl::ReaderMutexLock lock(&buckets_mu_);
     for (const auto& [name, state] : buckets_) {
       list.buckets.push_back({name, state->create_revision});
     }

@@ -23,7 +23,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/commit_pipeline.h"
 #include "server/key_lock_table.h"
 
@@ -165,8 +165,8 @@ class Store {
  private:
   struct BucketState {
     uint64_t create_revision = 0;
-    std::shared_mutex mu;  // shared: writes; exclusive: bucket delete
-    bool deleted = false;  // guarded by mu
+    absl::Mutex mu;  // readers: key writes; writer: bucket delete
+    bool deleted ABSL_GUARDED_BY(mu) = false;
   };
 
   explicit Store(const StoreOptions& options);
@@ -199,8 +199,8 @@ class Store {
   std::unique_ptr<CommitPipeline> pipeline_;
   KeyLockTable key_locks_;
 
-  std::mutex create_mu_;  // serialises bucket creation
-  std::shared_mutex buckets_mu_;
+  absl::Mutex create_mu_;  // serialises bucket creation
+  absl::Mutex buckets_mu_;
   std::map<std::string, std::shared_ptr<BucketState>, std::less<>> buckets_
       ABSL_GUARDED_BY(buckets_mu_);
   bool closed_ = false;

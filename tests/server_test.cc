@@ -518,6 +518,16 @@ TEST_F(ServerTest, DataAndRevisionsSurviveRestart) {
   EXPECT_GT(Set("b", "after", "x"), before);
 }
 
+TEST_F(ServerTest, SigintStopsAsCleanlyAsSigterm) {
+  const uint64_t revision = Set("b", "k", "v");
+  kv_.reset();
+  buckets_.reset();
+  channel_.reset();
+  ASSERT_EQ(server_->StopWith(SIGINT), 0);
+  StartServer();
+  EXPECT_EQ(Get("b", "k").version(), revision);
+}
+
 TEST_F(ServerTest, ConcurrentIncrementsLoseNoUpdate) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 100;
