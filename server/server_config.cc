@@ -80,12 +80,15 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view flag, s
   } else if (digits.ends_with("m")) {
     scale = 60000;
     digits.remove_suffix(1);
+  } else if (digits.ends_with("h")) {
+    scale = 3600000;
+    digits.remove_suffix(1);
   }
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (scale == 0 || digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
       n > (1ull << 40)) {
-    return BadValue(flag, v, "a duration like 500ms, 10s or 2m");
+    return BadValue(flag, v, "a duration like 500ms, 10s, 2m or 24h");
   }
   return std::chrono::milliseconds(n * scale);
 }
@@ -149,6 +152,44 @@ std::vector<Flag> MakeFlags() {
        [](std::string_view v, ServerConfig& c) -> absl::Status {
          ASSIGN_OR_RETURN(uint64_t n, ParseSize("block-cache-bytes", v, 1 << 20, 1ull << 40));
          c.store.block_cache_bytes = n;
+         return absl::OkStatus();
+       }},
+      {"history-revisions", "WASIKV_HISTORY_REVISIONS", "N",
+       "Keep this many revisions of change history for Watch; older ones are trimmed. "
+       "0: no count bound.",
+       std::to_string(d.store.history_revisions),
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.store.history_revisions,
+                          ParseSize("history-revisions", v, 0, 1ull << 50));
+         return absl::OkStatus();
+       }},
+      {"history-age", "WASIKV_HISTORY_AGE", "DURATION",
+       "Trim change history older than this. 0s: no age bound.", "24h",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(auto age, ParseDuration("history-age", v));
+         c.store.history_age = std::chrono::duration_cast<std::chrono::seconds>(age);
+         return absl::OkStatus();
+       }},
+      {"watch-cache-bytes", "WASIKV_WATCH_CACHE_BYTES", "BYTES",
+       "Recent change records kept in memory so live watchers never read the disk.", "64m",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.store.change_cache_bytes,
+                          ParseSize("watch-cache-bytes", v, 0, 1ull << 40));
+         return absl::OkStatus();
+       }},
+      {"watch-progress-interval", "WASIKV_WATCH_PROGRESS_INTERVAL", "DURATION",
+       "An idle watch stream gets a progress response (the revision it is caught up to) this "
+       "often, unless the request asks otherwise. 0s: never.",
+       "10s",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.watch.progress_interval, ParseDuration("watch-progress-interval", v));
+         return absl::OkStatus();
+       }},
+      {"watch-threads", "WASIKV_WATCH_THREADS", "N",
+       "Threads that read, filter and send changes for all watch streams.",
+       std::to_string(d.watch.threads),
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.watch.threads, ParseSize("watch-threads", v, 1, 256));
          return absl::OkStatus();
        }},
       {"max-key-bytes", "WASIKV_MAX_KEY_BYTES", "BYTES", "Largest key accepted.",

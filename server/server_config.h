@@ -14,6 +14,7 @@
 #include "server/log.h"
 #include "server/request_limits.h"
 #include "server/store.h"
+#include "server/watch_hub.h"
 
 namespace wasikv {
 
@@ -21,6 +22,7 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   StoreOptions store;
   RequestLimits limits;
+  WatchHubOptions watch;
   // Threads running store work (RocksDB reads, synced writes) for RPCs.
   size_t worker_threads = 16;
   // Calls waiting for a worker beyond this are refused with

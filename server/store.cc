@@ -10,6 +10,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "server/key_format.h"
+#include "server/log.h"
 #include "server/rocks_status.h"
 #include "server/rocksdb_options.h"
 #include "server/status_macros.h"
@@ -72,7 +73,8 @@ absl::Status CorruptValue(std::string_view key) {
 
 }  // namespace
 
-Store::Store(const StoreOptions& options) : options_(options) {}
+Store::Store(const StoreOptions& options)
+    : options_(options), change_cache_(options.change_cache_bytes) {}
 
 Store::~Store() {
   if (db_ != nullptr && !closed_) Close().IgnoreError();
@@ -146,6 +148,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 absl::Status Store::Close() {
   if (closed_) return absl::FailedPreconditionError("store is already closed");
   closed_ = true;
+  {
+    absl::MutexLock lock(&trimmer_mu_);
+    stop_trimmer_ = true;
+  }
+  if (trimmer_.joinable()) trimmer_.join();
   absl::Status status = FromRocksStatus(db_->FlushWAL(/*sync=*/true), "WAL flush");
   rocksdb::FlushOptions flush;
   flush.wait = true;
@@ -566,6 +573,109 @@ absl::StatusOr<Store::DeleteManyResult> Store::DeleteMany(std::string_view bucke
         return DeleteManyResult{static_cast<uint64_t>(record.events_size()), revision};
       },
       nothing_deleted);
+}
+
+// ---------------------------------------------------------------------------
+// Change history
+
+absl::StatusOr<std::vector<SharedRecord>> Store::ReadChanges(uint64_t from, size_t max_bytes) {
+  const auto trimmed = [&] {
+    return absl::OutOfRangeError(StrCat("revision ", from,
+                                        " has been trimmed from history; the oldest revision "
+                                        "still held is ",
+                                        OldestRevision()));
+  };
+  if (from < OldestRevision()) return trimmed();
+  std::vector<SharedRecord> records;
+  const uint64_t last = CurrentRevision();
+  if (from > last) return records;
+  if (change_cache_.Read(from, max_bytes, &records)) return records;
+
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  size_t bytes = 0;
+  uint64_t expected = from;
+  for (it->Seek(key_format::LogKey(from)); it->Valid() && expected <= last; it->Next()) {
+    auto record = std::make_shared<storage::ChangeRecord>();
+    if (!record->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(StrCat("change log record at revision ", expected, " is corrupt"));
+    }
+    // The trimmer may have removed `from` since the check above.
+    if (record->revision() != expected) return trimmed();
+    bytes += it->value().size();
+    records.push_back(std::move(record));
+    ++expected;
+    if (bytes >= max_bytes) break;
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "read of change log"));
+  if (records.empty()) return trimmed();
+  return records;
+}
+
+absl::StatusOr<uint64_t> Store::FirstRevisionYoungerThan(uint64_t from, int64_t cutoff_micros) {
+  // Bounded per pass so one trim never holds the trimmer for long; the next
+  // pass continues.
+  constexpr int kMaxScan = 100000;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  uint64_t revision = from;
+  int scanned = 0;
+  for (it->Seek(key_format::LogKey(from)); it->Valid() && scanned < kMaxScan;
+       it->Next(), ++scanned) {
+    storage::ChangeRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
+        record.commit_unix_micros() >= cutoff_micros) {
+      break;
+    }
+    revision = record.revision() + 1;
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of change log"));
+  return revision;
+}
+
+absl::StatusOr<uint64_t> Store::TrimHistory() {
+  absl::MutexLock lock(&trim_mu_);
+  const uint64_t oldest = OldestRevision();
+  const uint64_t last = CurrentRevision();
+  uint64_t target = oldest;
+  if (options_.history_revisions > 0 && last > options_.history_revisions) {
+    target = std::max(target, last - options_.history_revisions + 1);
+  }
+  if (options_.history_age.count() > 0) {
+    const int64_t cutoff =
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            (std::chrono::system_clock::now() - options_.history_age).time_since_epoch())
+            .count();
+    ASSIGN_OR_RETURN(uint64_t young, FirstRevisionYoungerThan(target, cutoff));
+    target = std::max(target, young);
+  }
+  target = std::min(target, last + 1);
+  if (target <= oldest) return oldest;
+
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(log_cf_, key_format::LogKey(oldest), key_format::LogKey(target));
+  std::string value;
+  key_format::AppendFixed64(target, &value);
+  batch.Put(data_cf_, key_format::kCompactedRevisionKey, value);
+  RETURN_IF_ERROR(FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), "trim of history"));
+  // Readers check the oldest revision before reading, so publish it first.
+  oldest_revision_.store(target, std::memory_order_release);
+  change_cache_.DropBefore(target);
+  return target;
+}
+
+void Store::TrimLoop() {
+  absl::MutexLock lock(&trimmer_mu_);
+  while (!stop_trimmer_) {
+    trimmer_mu_.AwaitWithTimeout(absl::Condition(&stop_trimmer_),
+                                 absl::Milliseconds(options_.trim_interval.count()));
+    if (stop_trimmer_) break;
+    trimmer_mu_.Unlock();
+    absl::StatusOr<uint64_t> trimmed = TrimHistory();
+    trimmer_mu_.Lock();
+    if (!trimmed.ok()) {
+      LogEvent(spdlog::level::err, "history_trim_failed",
+               {{"error", std::string(trimmed.status().message())}});
+    }
+  }
 }
 
 }  // namespace wasikv

@@ -19,6 +19,8 @@
 #ifndef WASIKV_SERVER_STORE_H_
 #define WASIKV_SERVER_STORE_H_
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,11 +28,13 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/change_cache.h"
 #include "server/commit_pipeline.h"
 #include "server/key_lock_table.h"
 
@@ -51,6 +55,16 @@ struct StoreOptions {
   bool auto_create_buckets = true;
   // RocksDB block cache size.
   size_t block_cache_bytes = 64 << 20;
+  // Change log retention. A record is trimmed once it is more than
+  // history_revisions revisions old or older than history_age; 0 disables a
+  // bound.
+  uint64_t history_revisions = 100000;
+  std::chrono::seconds history_age{24 * 3600};
+  // How often the background trimmer applies retention; 0: never (tests call
+  // TrimHistory themselves).
+  std::chrono::milliseconds trim_interval{1000};
+  // Recent change records kept in memory for watchers.
+  size_t change_cache_bytes = 64 << 20;
 };
 
 struct VersionedValue {
@@ -160,7 +174,22 @@ class Store {
                                               std::span<const std::string> keys);
 
   uint64_t CurrentRevision() const { return pipeline_->LastCommittedRevision(); }
+  bool auto_create_buckets() const { return options_.auto_create_buckets; }
   CommitPipeline& pipeline() { return *pipeline_; }
+
+  // Change history (the log Watch replays).
+  //
+  // The committed records with revisions from `from` on, oldest first: at
+  // least one record and about `max_bytes`, or none if `from` is past the
+  // current revision. OUT_OF_RANGE if `from` was trimmed; OldestRevision()
+  // then says where history starts.
+  absl::StatusOr<std::vector<SharedRecord>> ReadChanges(uint64_t from, size_t max_bytes);
+  // The oldest revision the change log still holds (the current revision + 1
+  // if it holds none).
+  uint64_t OldestRevision() const { return oldest_revision_.load(std::memory_order_acquire); }
+  // Applies the retention bounds now; returns the new oldest revision. The
+  // store's trimmer thread calls this every trim_interval.
+  absl::StatusOr<uint64_t> TrimHistory();
 
  private:
   struct BucketState {
@@ -192,6 +221,10 @@ class Store {
                                                            std::string_view key);
   absl::StatusOr<uint64_t> Commit(storage::ChangeRecord* record);
 
+  // Trims the log until the first record younger than `cutoff_micros`.
+  absl::StatusOr<uint64_t> FirstRevisionYoungerThan(uint64_t from, int64_t cutoff_micros);
+  void TrimLoop();
+
   const StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* data_cf_ = nullptr;
@@ -204,6 +237,13 @@ class Store {
   std::map<std::string, std::shared_ptr<BucketState>, std::less<>> buckets_
       ABSL_GUARDED_BY(buckets_mu_);
   bool closed_ = false;
+
+  ChangeCache change_cache_;
+  std::atomic<uint64_t> oldest_revision_{1};
+  absl::Mutex trim_mu_;  // one trim at a time
+  absl::Mutex trimmer_mu_;
+  bool stop_trimmer_ ABSL_GUARDED_BY(trimmer_mu_) = false;
+  std::thread trimmer_;
 };
 
 }  // namespace wasikv

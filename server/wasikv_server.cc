@@ -21,7 +21,9 @@ constexpr int kMinClientPingIntervalMs = 10'000;
 WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
     : runner_(config.worker_threads, config.max_queued_calls),
       kv_service_(store, &runner_, config.limits),
-      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets) {}
+      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets),
+      watch_hub_(store, config.watch),
+      watch_service_(&watch_hub_, config.limits) {}
 
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -39,6 +41,7 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&server->kv_service_);
   builder.RegisterService(&server->buckets_service_);
+  builder.RegisterService(&server->watch_service_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
@@ -62,6 +65,9 @@ void WasikvServer::Shutdown(std::chrono::milliseconds timeout) {
   shut_down_ = true;
   // Load balancers and probes see NOT_SERVING before the listener closes.
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Streams never end by themselves, so end them first rather than wait out
+  // the drain timeout.
+  watch_hub_.Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + timeout);
   runner_.Stop();
 }

@@ -1,11 +1,12 @@
-// WasikvServer is the running gRPC server of wasikvd: the KV and Buckets
-// services, the standard grpc.health.v1.Health service, server reflection
+// WasikvServer is the running gRPC server of wasikvd: the KV, Buckets and
+// Watch services, the standard grpc.health.v1.Health service, server reflection
 // (so grpcurl can list, describe and call every service), and the worker
 // pool that runs store work.
 //
 // Lifecycle: Start() binds and serves; Shutdown() marks health NOT_SERVING,
-// refuses new calls, lets in-flight calls finish until the timeout, cancels
-// the rest and joins the workers. The store is borrowed and must outlive the
+// ends watch streams with UNAVAILABLE (they resume elsewhere from their last
+// revision), refuses new calls, lets in-flight calls finish until the
+// timeout, cancels the rest and joins the workers. The store is borrowed and must outlive the
 // server; close it only after Shutdown() returns.
 //
 // Thread safety: Start and Shutdown from one thread; address() from any.
@@ -23,6 +24,8 @@
 #include "server/kv_service.h"
 #include "server/server_config.h"
 #include "server/store.h"
+#include "server/watch_hub.h"
+#include "server/watch_service.h"
 
 namespace wasikv {
 
@@ -45,6 +48,8 @@ class WasikvServer {
   CallRunner runner_;
   KvService kv_service_;
   BucketsService buckets_service_;
+  WatchHub watch_hub_;
+  WatchService watch_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;
