@@ -85,7 +85,7 @@ std::chrono::milliseconds ClientCore::Backoff(int attempt) {
   const auto cap =
       static_cast<int64_t>(std::min(grown, static_cast<double>(retry.max_backoff.count())));
   std::lock_guard lock(random_mu_);
-  // Full jitter: spreads clients that failed together (a server restart).
+  // Jitter spreads clients that failed together (a server restart).
   return std::chrono::milliseconds(
       std::uniform_int_distribution<int64_t>(cap / 2, std::max<int64_t>(cap, 1))(random_));
 }

@@ -50,7 +50,7 @@ class ClientCore {
   std::chrono::system_clock::time_point DeadlineFor(const CallOptions& call) const;
 
   // The wait before attempt number `attempt` (1 = first retry): exponential
-  // from initial_backoff, capped, with full jitter.
+  // from initial_backoff, capped, jittered into [backoff/2, backoff].
   std::chrono::milliseconds Backoff(int attempt);
 
   // Runs `task` after `delay` on the timer thread (or with the client gone,

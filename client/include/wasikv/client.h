@@ -12,8 +12,9 @@
 // threads: keep them short and do not block in them on another call of the
 // same client.
 //
-// Ownership: Bucket handles and WatchSubscriptions borrow the Client; it must
-// outlive them.
+// Ownership: Bucket handles, WatchSubscriptions and in-flight asynchronous
+// calls borrow the Client; destroy it only after they are gone and every
+// callback has run.
 #ifndef WASIKV_CLIENT_H_
 #define WASIKV_CLIENT_H_
 

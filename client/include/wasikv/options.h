@@ -13,8 +13,9 @@ namespace wasikv {
 // bucket reads and deletes) after UNAVAILABLE or RESOURCE_EXHAUSTED from an
 // overloaded server. Increment, CompareAndSwap and CreateBucket are never
 // retried: a lost reply would make a retry apply twice or fail confusingly.
-// Backoff is exponential with full jitter (a random wait in [0, backoff]),
-// and every attempt shares the call's one deadline.
+// Backoff is exponential and jittered (a random wait between half and all
+// of the current backoff, so clients that failed together spread out), and
+// every attempt shares the call's one deadline.
 struct RetryPolicy {
   int max_attempts = 5;  // 1 disables retries
   std::chrono::milliseconds initial_backoff{50};
