@@ -225,8 +225,8 @@ TEST(Reflection, ListsEveryService) {
   absl::StatusOr<std::vector<std::string>> services = client.ListServices();
   ASSERT_TRUE(services.ok()) << services.status();
   EXPECT_THAT(*services, ::testing::UnorderedElementsAre(
-                             "wasikv.v1.KV", "wasikv.v1.Buckets", "grpc.health.v1.Health",
-                             "grpc.reflection.v1alpha.ServerReflection"));
+                             "wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch",
+                             "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"));
 }
 
 TEST(Reflection, DescribesEveryMethod) {
@@ -246,6 +246,11 @@ TEST(Reflection, DescribesEveryMethod) {
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_THAT(MethodNames(**buckets),
               ::testing::ElementsAre("OpenBucket", "CreateBucket", "DeleteBucket", "ListBuckets"));
+
+  absl::StatusOr<const ServiceDescriptor*> watch = client.Describe("wasikv.v1.Watch");
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  EXPECT_THAT(MethodNames(**watch), ::testing::ElementsAre("Watch"));
+  EXPECT_TRUE((*watch)->FindMethodByName("Watch")->server_streaming());
 }
 
 TEST(Reflection, CallsEveryKvMethodFromJson) {
