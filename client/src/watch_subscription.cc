@@ -114,6 +114,14 @@ class Subscription final : public WatchSubscription {
     return std::optional<WatchBatch>();
   }
 
+  absl::Status WaitUntilStarted(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mu_);
+    ready_.wait_for(lock, timeout, [&] { return started_ || final_status_.has_value(); });
+    if (started_) return absl::OkStatus();
+    if (final_status_) return *final_status_;
+    return absl::DeadlineExceededError("watch: the server has not accepted the stream yet");
+  }
+
   uint64_t revision() const override {
     std::lock_guard lock(mu_);
     return revision_;
@@ -142,6 +150,8 @@ class Subscription final : public WatchSubscription {
     revision_ = std::max(revision_, response.revision());
     if (response.created()) {
       attempts_ = 0;  // a working stream resets the backoff
+      started_ = true;
+      ready_.notify_all();
     } else {
       if (response.events_size() > 0 || (response.progress() && options_.deliver_progress)) {
         WatchBatch batch;
@@ -235,12 +245,13 @@ class Subscription final : public WatchSubscription {
   v1::WatchRequest request_;
 
   mutable std::mutex mu_;
-  std::condition_variable ready_;  // a batch or the end arrived
+  std::condition_variable ready_;  // a batch, the start or the end arrived
   std::condition_variable idle_;   // no stream and no reconnect pending
   Stream* stream_ = nullptr;       // the live attempt, deleted in OnStreamDone
   bool read_paused_ = false;
   bool reconnect_pending_ = false;
   bool cancelled_ = false;
+  bool started_ = false;  // the server accepted a stream
   int attempts_ = 0;
   uint64_t revision_ = 0;
   std::deque<WatchBatch> queue_;

@@ -85,6 +85,13 @@ class WatchSubscription {
   // Every change up to this revision has been delivered (or did not match).
   virtual uint64_t revision() const = 0;
 
+  // Waits until the server has accepted the first stream: from then on every
+  // change is delivered, so a "from now" subscription (start_revision 0)
+  // sees every write made after this returns OK. DEADLINE_EXCEEDED if that
+  // takes longer than `timeout`; the final status if the subscription ended
+  // first.
+  virtual absl::Status WaitUntilStarted(std::chrono::milliseconds timeout) = 0;
+
   // Ends the subscription; Next() then returns CANCELLED.
   virtual void Cancel() = 0;
 };
