@@ -171,27 +171,14 @@ absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {
 // ---------------------------------------------------------------------------
 // Buckets
 
-absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::string_view bucket,
-                                                                        bool create) {
-  {
-    absl::ReaderMutexLock lock(&buckets_mu_);
-    auto it = buckets_.find(bucket);
-    if (it != buckets_.end()) return it->second;
-  }
-  if (!options_.auto_create_buckets) {
-    return absl::NotFoundError(
-        StrCat("bucket '", bucket,
-               "' does not exist; this server serves only created buckets "
-               "(--auto-create-buckets=false), create it with CreateBucket"));
-  }
-  if (!create) return nullptr;
+std::shared_ptr<Store::BucketState> Store::FindState(std::string_view bucket) {
+  absl::ReaderMutexLock lock(&buckets_mu_);
+  auto it = buckets_.find(bucket);
+  return it == buckets_.end() ? nullptr : it->second;
+}
 
-  absl::MutexLock create_lock(&create_mu_);
-  {
-    absl::ReaderMutexLock lock(&buckets_mu_);
-    auto it = buckets_.find(bucket);
-    if (it != buckets_.end()) return it->second;
-  }
+absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::CommitBucketCreate(
+    std::string_view bucket) {
   storage::ChangeRecord record;
   storage::Event* event = record.add_events();
   event->set_type(storage::Event::BUCKET_CREATE);
@@ -202,6 +189,21 @@ absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::str
   absl::MutexLock lock(&buckets_mu_);
   buckets_.emplace(bucket, state);
   return state;
+}
+
+absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::string_view bucket,
+                                                                        bool create) {
+  if (std::shared_ptr<BucketState> state = FindState(bucket)) return state;
+  if (!options_.auto_create_buckets) {
+    return absl::NotFoundError(
+        StrCat("bucket '", bucket,
+               "' does not exist; this server serves only created buckets "
+               "(--auto-create-buckets=false), create it with CreateBucket"));
+  }
+  if (!create) return nullptr;
+  absl::MutexLock create_lock(&create_mu_);
+  if (std::shared_ptr<BucketState> state = FindState(bucket)) return state;
+  return CommitBucketCreate(bucket);
 }
 
 template <typename Fn>
@@ -233,39 +235,22 @@ absl::Status Store::CheckReadable(std::string_view bucket) {
 }
 
 absl::StatusOr<std::optional<BucketInfo>> Store::FindBucket(std::string_view bucket) {
-  absl::ReaderMutexLock lock(&buckets_mu_);
-  auto it = buckets_.find(bucket);
-  if (it == buckets_.end()) return std::nullopt;
-  return BucketInfo{std::string(bucket), it->second->create_revision};
+  std::shared_ptr<BucketState> state = FindState(bucket);
+  if (state == nullptr) return std::nullopt;
+  return BucketInfo{std::string(bucket), state->create_revision};
 }
 
 absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
   absl::MutexLock create_lock(&create_mu_);
-  {
-    absl::ReaderMutexLock lock(&buckets_mu_);
-    if (buckets_.contains(bucket)) {
-      return absl::AlreadyExistsError(StrCat("bucket '", bucket, "' already exists"));
-    }
+  if (FindState(bucket) != nullptr) {
+    return absl::AlreadyExistsError(StrCat("bucket '", bucket, "' already exists"));
   }
-  storage::ChangeRecord record;
-  storage::Event* event = record.add_events();
-  event->set_type(storage::Event::BUCKET_CREATE);
-  event->set_bucket(std::string(bucket));
-  ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-  auto state = std::make_shared<BucketState>();
-  state->create_revision = revision;
-  absl::MutexLock lock(&buckets_mu_);
-  buckets_.emplace(bucket, state);
-  return revision;
+  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, CommitBucketCreate(bucket));
+  return state->create_revision;
 }
 
 absl::StatusOr<Store::DeleteBucketResult> Store::DeleteBucket(std::string_view bucket) {
-  std::shared_ptr<BucketState> state;
-  {
-    absl::ReaderMutexLock lock(&buckets_mu_);
-    auto it = buckets_.find(bucket);
-    if (it != buckets_.end()) state = it->second;
-  }
+  std::shared_ptr<BucketState> state = FindState(bucket);
   if (state == nullptr) return DeleteBucketResult{false, 0, CurrentRevision()};
 
   absl::MutexLock bucket_lock(&state->mu);

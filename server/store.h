@@ -200,6 +200,12 @@ class Store {
 
   explicit Store(const StoreOptions& options);
 
+  // The live state of `bucket`, or nullptr if it does not exist.
+  std::shared_ptr<BucketState> FindState(std::string_view bucket);
+  // Commits the creation of a bucket that does not exist; the caller holds
+  // create_mu_.
+  absl::StatusOr<std::shared_ptr<BucketState>> CommitBucketCreate(std::string_view bucket)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(create_mu_);
   // The live state of `bucket`, creating it if auto-create is on and
   // `create` is true. NOT_FOUND in strict mode for a missing bucket; nullptr
   // (with OK) for a missing bucket otherwise.
