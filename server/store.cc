@@ -140,8 +140,34 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of buckets"));
   }
 
+  // History starts at the recorded trim point or, if history was never
+  // trimmed, at the first record (an empty log starts after the current
+  // revision).
+  uint64_t oldest = last_revision + 1;
+  std::string stored_oldest;
+  s = db->Get(rocksdb::ReadOptions(), store->data_cf_, key_format::kCompactedRevisionKey,
+              &stored_oldest);
+  if (s.ok()) {
+    oldest = key_format::DecodeFixed64(stored_oldest).value_or(oldest);
+  } else if (!s.IsNotFound()) {
+    return FromRocksStatus(s, "read of history start");
+  } else {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
+    it->SeekToFirst();
+    if (it->Valid()) oldest = key_format::DecodeLogKey(it->key().ToStringView()).value_or(oldest);
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of change log"));
+  }
+  store->oldest_revision_.store(std::min(oldest, last_revision + 1));
+
   store->pipeline_ = std::make_unique<CommitPipeline>(db, store->data_cf_, store->log_cf_,
                                                       last_revision, options.sync_writes);
+  Store* raw = store.get();
+  store->pipeline_->AddListener([raw](const std::vector<const storage::ChangeRecord*>& records) {
+    raw->change_cache_.Append(records);
+  });
+  if (options.trim_interval.count() > 0) {
+    store->trimmer_ = std::thread([raw] { raw->TrimLoop(); });
+  }
   return store;
 }
 

@@ -1,7 +1,5 @@
 #include "server/watch_hub.h"
 
-#include <set>
-
 namespace wasikv {
 namespace {
 
@@ -53,23 +51,28 @@ bool WatchHub::Park(const std::shared_ptr<WatchStream>& stream, uint64_t next_re
 }
 
 void WatchHub::OnCommit(const std::vector<const storage::ChangeRecord*>& records) {
-  std::set<std::string_view> buckets;
+  // The first revision of this batch touching each bucket: a stream parked on
+  // the bucket has seen nothing of it since it parked, so it skips to there.
+  std::map<std::string_view, uint64_t> buckets;
   for (const storage::ChangeRecord* record : records) {
-    for (const storage::Event& event : record->events()) buckets.insert(event.bucket());
+    for (const storage::Event& event : record->events()) {
+      buckets.emplace(event.bucket(), record->revision());
+    }
   }
-  std::vector<std::shared_ptr<WatchStream>> woken;
+  std::vector<std::pair<std::shared_ptr<WatchStream>, uint64_t>> woken;
   {
     absl::MutexLock lock(&mu_);
-    for (std::string_view bucket : buckets) {
+    if (!records.empty()) notified_revision_ = records.back()->revision();
+    for (auto [bucket, first] : buckets) {
       auto it = parked_.find(bucket);
       if (it == parked_.end()) continue;
       for (auto& [raw, weak] : it->second) {
-        if (auto stream = weak.lock()) woken.push_back(std::move(stream));
+        if (auto stream = weak.lock()) woken.emplace_back(std::move(stream), first);
       }
       parked_.erase(it);
     }
   }
-  for (auto& stream : woken) stream->Wake();
+  for (auto& [stream, first] : woken) stream->Wake(first);
 }
 
 void WatchHub::Shutdown() {
@@ -102,14 +105,20 @@ void WatchHub::TickLoop() {
   while (!shutting_down_) {
     mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), absl::Milliseconds(kTick.count()));
     if (shutting_down_) break;
-    std::vector<std::shared_ptr<WatchStream>> streams;
+    // A stream still parked has seen every notified revision not touch its
+    // bucket.
+    std::vector<std::pair<std::shared_ptr<WatchStream>, uint64_t>> streams;
     streams.reserve(streams_.size());
     for (auto& [raw, weak] : streams_) {
-      if (auto stream = weak.lock()) streams.push_back(std::move(stream));
+      auto stream = weak.lock();
+      if (!stream) continue;
+      auto parked = parked_.find(stream->bucket());
+      const bool is_parked = parked != parked_.end() && parked->second.contains(raw);
+      streams.emplace_back(std::move(stream), is_parked ? notified_revision_ + 1 : 0);
     }
     mu_.Unlock();
     const auto now = std::chrono::steady_clock::now();
-    for (auto& stream : streams) stream->MaybeSendProgress(now);
+    for (auto& [stream, skip_to] : streams) stream->MaybeSendProgress(now, skip_to);
     streams.clear();
     mu_.Lock();
   }

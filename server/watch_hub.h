@@ -89,6 +89,8 @@ class WatchHub {
   std::map<std::string, std::map<WatchStream*, std::weak_ptr<WatchStream>>, std::less<>> parked_
       ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // The newest revision OnCommit has seen.
+  uint64_t notified_revision_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread ticker_;
 };
 

@@ -1,5 +1,7 @@
 #include "server/watch_stream.h"
 
+#include <algorithm>
+
 #include "server/grpc_status.h"
 #include "server/watch_hub.h"
 
@@ -36,9 +38,10 @@ void WatchStream::Send() {
   StartWrite(&response_);
 }
 
-void WatchStream::Wake() {
+void WatchStream::Wake(uint64_t skip_to) {
   {
     absl::MutexLock lock(&mu_);
+    skip_to_ = std::max(skip_to_, skip_to);
     // A pump already queued or running will see the new changes.
     if (finished_ || wake_pending_) return;
     wake_pending_ = true;
@@ -46,14 +49,14 @@ void WatchStream::Wake() {
   hub_->Post([self = shared_from_this()] { self->Pump(); });
 }
 
-void WatchStream::MaybeSendProgress(std::chrono::steady_clock::time_point now) {
+void WatchStream::MaybeSendProgress(std::chrono::steady_clock::time_point now, uint64_t skip_to) {
   if (target_.progress_interval.count() == 0) return;
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || progress_due_ || now - last_sent_ < target_.progress_interval) return;
     progress_due_ = true;
   }
-  Wake();
+  Wake(skip_to);
 }
 
 void WatchStream::Pump() {
@@ -63,6 +66,7 @@ void WatchStream::Pump() {
     wake_pending_ = false;
     if (finished_ || writing_ || pumping_ || end_status_) return;
     pumping_ = true;
+    next_revision_ = std::max(next_revision_, skip_to_);
     from = next_revision_;
   }
 
@@ -200,14 +204,13 @@ void WatchStream::OnWriteDone(bool ok) {
 
 void WatchStream::End(const grpc::Status& status) {
   std::optional<grpc::Status> finish;
-  bool cancel = false;
   {
     absl::MutexLock lock(&mu_);
+    // A write in flight finishes first; a client that stopped reading is cut
+    // off by the server's shutdown deadline (--shutdown-timeout).
     EndLocked(status);
-    cancel = writing_;  // a client that stopped reading would hold the end forever
     finish = TakeFinishLocked();
   }
-  if (cancel) context_->TryCancel();
   FinishWith(finish);
 }
 

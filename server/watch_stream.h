@@ -60,10 +60,13 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   const std::string& bucket() const { return target_.bucket; }
 
   // From the hub: new changes in the bucket (pull again).
-  void Wake();
+  // `skip_to`: revisions below it (from where the stream parked) do not touch
+  // its bucket, so it may start reading there.
+  void Wake(uint64_t skip_to = 0);
   // From the hub's ticker: send a progress response if idle long enough.
-  void MaybeSendProgress(std::chrono::steady_clock::time_point now);
-  // From the hub on shutdown: end with `status`, cancelling a stuck write.
+  void MaybeSendProgress(std::chrono::steady_clock::time_point now, uint64_t skip_to);
+  // From the hub on shutdown: end with `status` once the write in flight (if
+  // any) completes.
   void End(const grpc::Status& status);
 
   // gRPC reactions.
@@ -94,6 +97,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
 
   absl::Mutex mu_;
   uint64_t next_revision_ ABSL_GUARDED_BY(mu_);
+  uint64_t skip_to_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;

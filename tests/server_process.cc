@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +66,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // A test that crashes must not leave its server running (holding ctest's
+    // output pipe open): the server dies with its parent.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) _exit(127);
     // dup2 clears close-on-exec on the copy, so only fd 3 reaches wasikvd.
     if (dup2(ready[1], 3) < 0) _exit(127);
     execv(argv[0], argv.data());

@@ -50,18 +50,30 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
 
   void OnDone(const grpc::Status& grpc_status) {
     if (grpc_status.ok()) {
-      done_(convert_(response_));
+      Deliver(convert_(response_));
       return;
     }
     absl::Status status = FromGrpcStatus(grpc_status);
-    if (attempt_ < max_attempts_ && IsRetryable(status.code())) {
-      const auto wait = core_->Backoff(attempt_);
-      if (std::chrono::system_clock::now() + wait < deadline_) {
-        core_->RunAfter(wait, [self = this->shared_from_this()] { self->Attempt(); });
-        return;
-      }
-    }
-    done_(std::move(status));
+    if (!ScheduleRetry(status)) Deliver(std::move(status));
+  }
+
+  // Schedules the next attempt if the call may be repeated and time allows.
+  // Once it returns true, the next attempt may already be running.
+  bool ScheduleRetry(const absl::Status& status) {
+    if (attempt_ >= max_attempts_ || !IsRetryable(status.code())) return false;
+    const auto wait = core_->Backoff(attempt_);
+    if (std::chrono::system_clock::now() + wait >= deadline_) return false;
+    core_->RunAfter(wait, [self = this->shared_from_this()] { self->Attempt(); });
+    return true;
+  }
+
+  void Deliver(absl::StatusOr<Result> result) {
+    // The context holds a reference to the channel. Drop it before the
+    // caller hears back: the caller may destroy the Client at once, and the
+    // last channel reference must not die on a gRPC thread.
+    context_.reset();
+    auto done = std::move(done_);
+    done(std::move(result));
   }
 
   ClientCore* const core_;

@@ -89,7 +89,8 @@ class Subscription final : public WatchSubscription {
   ~Subscription() override {
     Cancel();
     std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return stream_ == nullptr && !reconnect_pending_; });
+    idle_.wait(
+        lock, [&] { return stream_ == nullptr && !reconnect_pending_ && callbacks_running_ == 0; });
   }
 
   void Connect(uint64_t start_revision) {
@@ -181,10 +182,10 @@ class Subscription final : public WatchSubscription {
   }
 
   void OnStreamDone(Stream* stream, const grpc::Status& status) {
-    std::unique_ptr<Stream> done(stream);  // deleted last, after the lock
     std::optional<absl::Status> ended;
     {
       std::lock_guard lock(mu_);
+      ++callbacks_running_;
       stream_ = nullptr;
       read_paused_ = false;
       if (cancelled_) {
@@ -193,13 +194,16 @@ class Subscription final : public WatchSubscription {
         ended = EndLocked(FromGrpcStatus(status));
       } else {
         // Resume where the last delivered response left off: no gap, no
-        // duplicate.
+        // duplicate. Before the first stream started, start where asked.
         reconnect_pending_ = true;
         core_->RunAfter(core_->Backoff(++attempts_), [this] { Reconnect(); });
       }
-      idle_.notify_all();
     }
+    // The stream's context holds a channel reference: release it before the
+    // owner may destroy the client.
+    delete stream;
     ReportEnd(ended);
+    CallbackDone();
   }
 
  private:
@@ -215,15 +219,23 @@ class Subscription final : public WatchSubscription {
     std::optional<absl::Status> ended;
     {
       std::lock_guard lock(mu_);
+      ++callbacks_running_;
       reconnect_pending_ = false;
       if (cancelled_) {
         ended = EndLocked(absl::CancelledError("watch cancelled"));
       } else {
-        ConnectLocked(revision_ + 1);
+        ConnectLocked(started_ ? revision_ + 1 : options_.start_revision);
       }
-      idle_.notify_all();
     }
     ReportEnd(ended);
+    CallbackDone();
+  }
+
+  // The destructor waits for callbacks in progress, so none outlives it.
+  void CallbackDone() {
+    std::lock_guard lock(mu_);
+    --callbacks_running_;
+    idle_.notify_all();
   }
 
   // Records the final status; returns it if the handler must hear of it.
@@ -246,12 +258,13 @@ class Subscription final : public WatchSubscription {
 
   mutable std::mutex mu_;
   std::condition_variable ready_;  // a batch, the start or the end arrived
-  std::condition_variable idle_;   // no stream and no reconnect pending
+  std::condition_variable idle_;   // no stream, reconnect or callback pending
   Stream* stream_ = nullptr;       // the live attempt, deleted in OnStreamDone
   bool read_paused_ = false;
   bool reconnect_pending_ = false;
   bool cancelled_ = false;
   bool started_ = false;  // the server accepted a stream
+  int callbacks_running_ = 0;
   int attempts_ = 0;
   uint64_t revision_ = 0;
   std::deque<WatchBatch> queue_;
