@@ -95,11 +95,6 @@ void WatchHub::Shutdown() {
   }
 }
 
-size_t WatchHub::stream_count() const {
-  absl::MutexLock lock(&mu_);
-  return streams_.size();
-}
-
 void WatchHub::TickLoop() {
   absl::MutexLock lock(&mu_);
   while (!shutting_down_) {

@@ -73,8 +73,6 @@ class WatchHub {
   // Ends every stream with UNAVAILABLE and refuses new ones.
   void Shutdown();
 
-  size_t stream_count() const;
-
  private:
   void OnCommit(const std::vector<const storage::ChangeRecord*>& records);
   void TickLoop();
@@ -83,7 +81,7 @@ class WatchHub {
   const WatchHubOptions options_;
   boost::asio::thread_pool pool_;
 
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::map<WatchStream*, std::weak_ptr<WatchStream>> streams_ ABSL_GUARDED_BY(mu_);
   // Caught-up streams by bucket; a stream appears at most once.
   std::map<std::string, std::map<WatchStream*, std::weak_ptr<WatchStream>>, std::less<>> parked_
