@@ -3,8 +3,9 @@
 //
 // Keys hash onto a fixed array of mutexes (lock striping). Two writes to the
 // same key always take the same mutex; two writes to different keys collide
-// only when their hashes share a stripe, which with 4096 stripes is rare and
-// only costs waiting, never correctness. A batch locks all its stripes in
+// only when their hashes share a stripe, which only costs waiting, never
+// correctness. 65536 stripes (2.5 MiB) keep two concurrent 100-key batches
+// apart 86% of the time (4096 stripes: 9%). A batch locks all its stripes in
 // ascending index order, so batches cannot deadlock with each other.
 //
 // Thread safety: all methods may be called concurrently. A KeyLocks value
@@ -36,7 +37,7 @@ class KeyLockTable {
     std::vector<size_t> stripes_;  // ascending, unique
   };
 
-  explicit KeyLockTable(size_t stripes = 4096);
+  explicit KeyLockTable(size_t stripes = 65536);
   KeyLockTable(const KeyLockTable&) = delete;
   KeyLockTable& operator=(const KeyLockTable&) = delete;
 

@@ -25,7 +25,18 @@ rocksdb::ColumnFamilyOptions MakeDataColumnFamilyOptions(size_t block_cache_byte
   table.block_cache = rocksdb::NewLRUCache(block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
+  // Index and filters live in the block cache (bounded memory), partitioned
+  // so no single block outgrows a cache shard: a monolithic filter of a
+  // large file (over 1 MiB past ~850k keys, with 64 MiB split into 64
+  // shards) is evicted as soon as it is read, and every point lookup then
+  // re-reads it from disk. The top level stays pinned.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.compression = rocksdb::kLZ4Compression;
   options.bottommost_compression = rocksdb::kZSTD;

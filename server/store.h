@@ -225,6 +225,10 @@ class Store {
   // key's lock when they act on the answer.
   absl::StatusOr<std::optional<VersionedValue>> ReadLatest(std::string_view bucket,
                                                            std::string_view key);
+  // The latest committed versions of `keys` (0: missing), in one batched
+  // lookup. Callers hold the keys' locks.
+  absl::StatusOr<std::vector<uint64_t>> ReadLatestVersions(std::string_view bucket,
+                                                           std::span<const std::string_view> keys);
   absl::StatusOr<uint64_t> Commit(storage::ChangeRecord* record);
 
   // Trims the log until the first record younger than `cutoff_micros`.
