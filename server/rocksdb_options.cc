@@ -13,6 +13,9 @@ rocksdb::DBOptions MakeDBOptions() {
   // Two cores are common for this daemon; flushes and compactions share them.
   options.max_background_jobs = 2;
   options.bytes_per_sync = 1 << 20;
+  // All memtables together (data and change log) stay under this, so a
+  // write burst cannot grow the process without bound.
+  options.db_write_buffer_size = 128 << 20;
   options.keep_log_file_num = 5;
   // A clean shutdown flushes memtables so the next open replays no WAL.
   options.avoid_flush_during_shutdown = false;
