@@ -185,6 +185,15 @@ std::vector<Flag> MakeFlags() {
          ASSIGN_OR_RETURN(c.watch.progress_interval, ParseDuration("watch-progress-interval", v));
          return absl::OkStatus();
        }},
+      {"watch-inflight-bytes", "WASIKV_WATCH_INFLIGHT_BYTES", "BYTES",
+       "Events all watch streams together may hold in responses not yet sent; streams "
+       "beyond it wait (slow readers never grow server memory).",
+       "256m",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.watch.max_inflight_bytes,
+                          ParseSize("watch-inflight-bytes", v, 1 << 20, 1ull << 40));
+         return absl::OkStatus();
+       }},
       {"watch-threads", "WASIKV_WATCH_THREADS", "N",
        "Threads that read, filter and send changes for all watch streams.",
        std::to_string(d.watch.threads),

@@ -75,6 +75,30 @@ void WatchHub::OnCommit(const std::vector<const storage::ChangeRecord*>& records
   for (auto& [stream, first] : woken) stream->Wake(first);
 }
 
+bool WatchHub::Reserve(const std::shared_ptr<WatchStream>& stream, size_t bytes) {
+  absl::MutexLock lock(&budget_mu_);
+  if (budget_used_ == 0 || budget_used_ + bytes <= options_.max_inflight_bytes) {
+    budget_used_ += bytes;
+    return true;
+  }
+  budget_waiters_.push_back(stream);
+  return false;
+}
+
+void WatchHub::Release(size_t bytes) {
+  if (bytes == 0) return;
+  std::vector<std::weak_ptr<WatchStream>> waiters;
+  {
+    absl::MutexLock lock(&budget_mu_);
+    budget_used_ -= bytes;
+    waiters.swap(budget_waiters_);
+  }
+  // Each retries; those that still find no budget queue up again.
+  for (auto& weak : waiters) {
+    if (auto stream = weak.lock()) stream->Wake();
+  }
+}
+
 void WatchHub::Shutdown() {
   std::vector<std::shared_ptr<WatchStream>> streams;
   {

@@ -7,10 +7,10 @@
 // events, so writers pay O(parked streams of the touched buckets) per commit
 // and nothing for streams that are behind.
 //
-// Memory: the change cache (--watch-cache-bytes), plus per stream a few
-// hundred bytes and at most one response in flight (up to
-// max_response_bytes, more only when a single revision's matching events are
-// larger).
+// Memory: the change cache (--watch-cache-bytes), per stream about 20 KiB
+// (mostly gRPC's call state), and built responses charged to one shared
+// budget (max_inflight_bytes; about twice that in memory as protobuf
+// objects), however many streams there are.
 //
 // Thread safety: all methods may be called from any thread. Construct before
 // the server starts committing (it registers a commit listener).
@@ -40,6 +40,10 @@ struct WatchHubOptions {
   size_t max_response_bytes = 1 << 20;
   // Threads that pull, filter and format for all streams.
   size_t threads = 2;
+  // Bytes of events all streams together may hold in built responses not yet
+  // sent. A stream without budget waits; one response may exceed it when
+  // nothing else is in flight.
+  size_t max_inflight_bytes = 256 << 20;
 };
 
 class WatchHub {
@@ -64,6 +68,12 @@ class WatchHub {
   // happened: the caller pulls again instead of waiting.
   bool Park(const std::shared_ptr<WatchStream>& stream, uint64_t next_revision);
 
+  // Takes `bytes` of the in-flight budget for `stream`. If it is spent,
+  // remembers the stream, wakes it once budget is released, and returns
+  // false.
+  bool Reserve(const std::shared_ptr<WatchStream>& stream, size_t bytes);
+  void Release(size_t bytes);
+
   // Runs `task` on the pool.
   template <typename Task>
   void Post(Task task) {
@@ -87,6 +97,10 @@ class WatchHub {
   std::map<std::string, std::map<WatchStream*, std::weak_ptr<WatchStream>>, std::less<>> parked_
       ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex budget_mu_;
+  size_t budget_used_ ABSL_GUARDED_BY(budget_mu_) = 0;
+  std::vector<std::weak_ptr<WatchStream>> budget_waiters_ ABSL_GUARDED_BY(budget_mu_);
   // The newest revision OnCommit has seen.
   uint64_t notified_revision_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread ticker_;

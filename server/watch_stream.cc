@@ -69,6 +69,20 @@ void WatchStream::Pump() {
     next_revision_ = std::max(next_revision_, skip_to_);
     from = next_revision_;
   }
+  // A response may take up to max_response_bytes: hold that much of the
+  // hub's shared budget while building, then only what is sent. Without
+  // budget, wait: the hub wakes this stream when some is released.
+  const size_t budget = hub_->options().max_response_bytes;
+  if (!hub_->Reserve(shared_from_this(), budget)) {
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      pumping_ = false;
+      finish = TakeFinishLocked();
+    }
+    FinishWith(finish);
+    return;
+  }
 
   absl::StatusOr<std::vector<SharedRecord>> records =
       hub_->store()->ReadChanges(from, hub_->options().max_response_bytes);
@@ -76,6 +90,7 @@ void WatchStream::Pump() {
   bool send = false;
   bool again = false;
   bool park = false;
+  size_t unused_budget = budget;
   {
     absl::MutexLock lock(&mu_);
     pumping_ = false;
@@ -94,7 +109,7 @@ void WatchStream::Pump() {
       if (records->empty()) {
         if (progress_due_) {
           progress_due_ = false;
-          response_.Clear();
+          response_ = v1::WatchResponse();
           response_.set_progress(true);
           response_.set_revision(next_revision_ - 1);
           writing_ = send = true;
@@ -115,8 +130,13 @@ void WatchStream::Pump() {
         }
       }
     }
+    if (send) {
+      reserved_bytes_ = std::min(budget, response_.ByteSizeLong());
+      unused_budget = budget - reserved_bytes_;
+    }
     finish = TakeFinishLocked();
   }
+  hub_->Release(unused_budget);
   if (send) Send();
   if (again) Wake();
   if (park && !hub_->Park(shared_from_this(), from)) Wake();
@@ -188,13 +208,20 @@ std::optional<std::string> WatchStream::PreviousValue(const std::string& key, ui
 
 void WatchStream::OnWriteDone(bool ok) {
   std::optional<grpc::Status> finish;
+  size_t released = 0;
   {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    // Sent: free the events now rather than keep them until the next
+    // response (an idle stream then holds no event memory at all).
+    response_ = v1::WatchResponse();
+    released = reserved_bytes_;
+    reserved_bytes_ = 0;
     // A failed write means the call is over (cancelled, or the peer left).
     if (!ok) EndLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
     finish = TakeFinishLocked();
   }
+  hub_->Release(released);
   if (finish) {
     FinishWith(finish);
   } else {

@@ -3,8 +3,10 @@
 // events to its client.
 //
 // Pull, not push: a stream keeps only its next revision and at most one
-// response in flight. A stream whose client stops reading simply stops
-// pulling, so it costs writers nothing and holds no growing queue; when the
+// response in flight, and that response is charged to the hub's shared
+// budget (--watch-inflight-bytes), so all streams together hold bounded
+// event memory however many there are and however slowly they read. A stream whose client stops
+// reading simply stops pulling, so it costs writers nothing and holds no growing queue; when the
 // client reads again it catches up from the change cache or the RocksDB log,
 // or ends with OUT_OF_RANGE if history was trimmed past it meanwhile. Order
 // and gap-freedom follow from reading the log in revision order from one
@@ -105,6 +107,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> end_status_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point last_sent_ ABSL_GUARDED_BY(mu_);
+  // The hub budget held by the response in flight.
+  size_t reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // The one response in flight (gRPC borrows it until OnWriteDone).
   v1::WatchResponse response_;
   std::shared_ptr<WatchStream> self_;  // released in OnDone

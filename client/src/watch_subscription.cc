@@ -107,6 +107,7 @@ class Subscription final : public WatchSubscription {
       // Reading was paused while the queue was full: resume it.
       if (read_paused_ && stream_ != nullptr && queue_.size() < options_.max_buffered_batches) {
         read_paused_ = false;
+        *stream_->response() = v1::WatchResponse();
         stream_->StartRead(stream_->response());
       }
       return std::optional<WatchBatch>(std::move(batch));
@@ -178,6 +179,9 @@ class Subscription final : public WatchSubscription {
         }
       }
     }
+    // A fresh message per read: a reused one keeps the capacity of the
+    // largest response ever received.
+    *stream->response() = v1::WatchResponse();
     stream->StartRead(stream->response());
   }
 
