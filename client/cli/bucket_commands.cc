@@ -3,7 +3,7 @@
 #include <string>
 
 #include "client/cli/json_writer.h"
-#include "client/cli/status_macros.h"
+#include "wasikv/internal/status_macros.h"
 
 namespace wasikv::cli {
 namespace {

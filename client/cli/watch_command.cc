@@ -6,7 +6,7 @@
 #include "client/cli/byte_encoding.h"
 #include "client/cli/interrupt_watcher.h"
 #include "client/cli/json_writer.h"
-#include "client/cli/status_macros.h"
+#include "wasikv/internal/status_macros.h"
 
 namespace wasikv::cli {
 namespace {

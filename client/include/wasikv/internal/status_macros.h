@@ -1,7 +1,8 @@
-// RETURN_IF_ERROR / ASSIGN_OR_RETURN for absl::Status and absl::StatusOr in
-// the CLI's commands.
-#ifndef WASIKV_CLIENT_CLI_STATUS_MACROS_H_
-#define WASIKV_CLIENT_CLI_STATUS_MACROS_H_
+// RETURN_IF_ERROR / ASSIGN_OR_RETURN for absl::Status and absl::StatusOr,
+// shared by the programs built on the client (the CLI, the adapter). Not
+// part of the client API: internal/ headers may change without notice.
+#ifndef WASIKV_INTERNAL_STATUS_MACROS_H_
+#define WASIKV_INTERNAL_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -25,4 +26,4 @@
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 
-#endif  // WASIKV_CLIENT_CLI_STATUS_MACROS_H_
+#endif  // WASIKV_INTERNAL_STATUS_MACROS_H_

@@ -1,0 +1,114 @@
+// The canonical-ABI layer: wasi:keyvalue imports as a core wasm module sees
+// them, for any runtime that can call a host function with the guest's
+// memory at hand.
+//
+// Wiring a runtime takes three things:
+//  1. Implement GuestMemory over the instance's exported memory ("memory" or
+//     "cm32p2_memory") and realloc ("cabi_realloc" or "cm32p2_realloc").
+//  2. For each function import of the module, FindImport(module, name). It
+//     accepts both manglings ("wasi:keyvalue/store@0.2.0-draft" / "open" and
+//     "cm32p2|wasi:keyvalue/store@0.2.0-draft" / "open", "[resource-drop]bucket"
+//     and "bucket_drop"). Check the runtime's import type against
+//     CoreImport::params/results, and register a host function that calls
+//     CoreGuest::Call with the arguments as uint64_t (i32 zero-extended).
+//  3. If Call returns a non-OK status, trap the guest with its message. The
+//     host never touches memory outside the guest's: every pointer and
+//     length was checked first.
+//
+// Example, wasmtime's C API (one callback for every import):
+//   const CoreImport* import = FindImport(module, name);
+//   wasmtime_func_new(ctx, type_of(import), &Callback, import, nullptr, &func);
+//   // Callback: copy args to uint64_t[], guest->Call(*import, args, results),
+//   // on error return wasmtime_trap_new(status.message()).
+#ifndef WASIKV_ADAPTER_CORE_ABI_H_
+#define WASIKV_ADAPTER_CORE_ABI_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "wasikv/adapter/host.h"
+#include "wasikv/adapter/session.h"
+
+namespace wasikv::adapter {
+
+// A guest's linear memory and allocator, supplied by the runtime binding.
+// Only CoreGuest calls it, on the guest's thread, during an import call.
+class GuestMemory {
+ public:
+  virtual ~GuestMemory() = default;
+  // The memory as it is now. It can move or grow whenever the guest runs
+  // (Realloc included), so callers fetch it again after each Realloc.
+  virtual std::span<uint8_t> Bytes() = 0;
+  // Calls the guest's cabi_realloc(old_ptr, old_size, align, new_size). A
+  // trap inside the guest comes back as a GuestTrap status; the caller
+  // checks that the pointer returned is aligned and inside memory.
+  virtual absl::StatusOr<uint32_t> Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                                           uint32_t new_size) = 0;
+};
+
+class CoreGuest;
+
+// One import the adapter provides. `params` and `results` spell the core
+// signature, one letter per value: 'i' is i32, 'I' is i64.
+struct CoreImport {
+  std::string_view module;  // classic spelling, without "cm32p2|"
+  std::string_view name;    // classic spelling, e.g. "[resource-drop]bucket"
+  std::string_view params;
+  std::string_view results;
+  absl::Status (*handler)(CoreGuest& guest, std::span<const uint64_t> args,
+                          std::span<uint64_t> results);
+};
+
+// The adapter's import for (module, name) in either mangling, or nullptr.
+const CoreImport* FindImport(std::string_view module, std::string_view name);
+// True for the module names the adapter serves (any mangling), so a binding
+// can say "wasi:keyvalue/store@0.2.0-draft has no function 'frob'" instead
+// of reporting an unknown module.
+bool IsAdapterModule(std::string_view module);
+// Every import, for runtimes that register a whole namespace up front.
+std::span<const CoreImport> AllImports();
+
+// The names a core module exports its memory and realloc under, in the
+// order a binding should look for them.
+inline constexpr std::string_view kMemoryExports[] = {"memory", "cm32p2_memory"};
+inline constexpr std::string_view kReallocExports[] = {"cabi_realloc", "cm32p2_realloc"};
+// Reactor initialisers a binding calls once before any other export.
+inline constexpr std::string_view kInitializeExports[] = {"_initialize", "cm32p2_initialize"};
+
+// One guest instance on a core-wasm runtime: its Session plus the
+// canonical-ABI state (the seed world's value, error and stream handles).
+// Not thread-safe; lives as long as the instance.
+class CoreGuest {
+ public:
+  CoreGuest(std::shared_ptr<const Host> host, GuestMemory* memory);
+  ~CoreGuest();
+  CoreGuest(const CoreGuest&) = delete;
+  CoreGuest& operator=(const CoreGuest&) = delete;
+
+  // Runs `import` with core arguments `args` (params().size() of them) and
+  // stores its core results. A non-OK status means: trap the guest.
+  absl::Status Call(const CoreImport& import, std::span<const uint64_t> args,
+                    std::span<uint64_t> results);
+
+  Session& session() { return session_; }
+  GuestMemory& memory() { return *memory_; }
+
+  // The seed world's handle tables; defined in the .cc.
+  struct SeedState;
+  SeedState& seed();
+
+ private:
+  Session session_;
+  GuestMemory* memory_;
+  std::unique_ptr<SeedState> seed_;
+};
+
+}  // namespace wasikv::adapter
+
+#endif  // WASIKV_ADAPTER_CORE_ABI_H_

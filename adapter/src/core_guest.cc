@@ -1,0 +1,107 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "import_tables.h"
+#include "seed_state.h"
+#include "wasikv/adapter/core_abi.h"
+
+namespace wasikv::adapter {
+namespace {
+
+constexpr std::string_view kCm32p2Prefix = "cm32p2|";
+// Errors reach the guest as strings it must allocate; one is never longer.
+constexpr size_t kMaxErrorMessageBytes = 1024;
+
+// The newer mangling names resource drops "<resource>_drop".
+std::string ClassicName(std::string_view name) {
+  constexpr std::string_view kDropSuffix = "_drop";
+  if (name.size() > kDropSuffix.size() && name.ends_with(kDropSuffix) &&
+      name.find('[') == std::string_view::npos) {
+    return fmt::format("[resource-drop]{}", name.substr(0, name.size() - kDropSuffix.size()));
+  }
+  return std::string(name);
+}
+
+std::string_view ClassicModule(std::string_view module) {
+  if (module.starts_with(kCm32p2Prefix)) module.remove_prefix(kCm32p2Prefix.size());
+  return module;
+}
+
+const std::vector<CoreImport>& ImportList() {
+  static const std::vector<CoreImport>* imports = [] {
+    auto* all = new std::vector<CoreImport>();
+    for (auto table : {StoreImports(), SeedImports()})
+      all->insert(all->end(), table.begin(), table.end());
+    return all;
+  }();
+  return *imports;
+}
+
+// Truncates at a UTF-8 boundary: the guest's bindings may check.
+std::string_view Truncate(std::string_view message) {
+  if (message.size() <= kMaxErrorMessageBytes) return message;
+  size_t cut = kMaxErrorMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return message.substr(0, cut);
+}
+
+}  // namespace
+
+const CoreImport* FindImport(std::string_view module, std::string_view name) {
+  const bool newer = module.starts_with(kCm32p2Prefix);
+  const std::string_view classic_module = ClassicModule(module);
+  const std::string classic_name = newer ? ClassicName(name) : std::string(name);
+  for (const CoreImport& import : ImportList()) {
+    if (import.module == classic_module && import.name == classic_name) return &import;
+  }
+  return nullptr;
+}
+
+bool IsAdapterModule(std::string_view module) {
+  const std::string_view classic = ClassicModule(module);
+  return std::any_of(ImportList().begin(), ImportList().end(),
+                     [&](const CoreImport& import) { return import.module == classic; });
+}
+
+std::span<const CoreImport> AllImports() { return ImportList(); }
+
+AbiCall StartCall(CoreGuest& guest) {
+  return AbiCall(guest.memory(), guest.session().host().options().max_call_allocation_bytes);
+}
+
+absl::Status LowerError(AbiCall& call, uint32_t area, uint32_t offset, const absl::Status& error) {
+  const KeyValueError lowered = ToKeyValueError(error);
+  call.Store8(area, offset, static_cast<uint8_t>(lowered.kind));
+  if (lowered.kind != KeyValueError::Kind::kOther) return absl::OkStatus();
+  absl::StatusOr<GuestSlice> message = call.LowerBytes(Truncate(lowered.message));
+  if (!message.ok()) {
+    if (IsGuestTrap(message.status())) return message.status();
+    message = GuestSlice{1, 0};  // no room even for the message: report it empty
+  }
+  call.Store32(area, offset + 4, message->ptr);
+  call.Store32(area, offset + 8, message->len);
+  return absl::OkStatus();
+}
+
+CoreGuest::CoreGuest(std::shared_ptr<const Host> host, GuestMemory* memory)
+    : session_(std::move(host)),
+      memory_(memory),
+      seed_(std::make_unique<SeedState>(&session_.budget())) {}
+
+CoreGuest::~CoreGuest() = default;
+
+CoreGuest::SeedState& CoreGuest::seed() { return *seed_; }
+
+absl::Status CoreGuest::Call(const CoreImport& import, std::span<const uint64_t> args,
+                             std::span<uint64_t> results) {
+  if (args.size() != import.params.size() || results.size() != import.results.size()) {
+    return GuestTrap(fmt::format(
+        "{}.{} called with {} arguments and {} results, expected {} and {}", import.module,
+        import.name, args.size(), results.size(), import.params.size(), import.results.size()));
+  }
+  return import.handler(*this, args, results);
+}
+
+}  // namespace wasikv::adapter
