@@ -119,7 +119,12 @@ std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds timeout)
 CommandResult RunWasikvd(const std::vector<std::string>& args) {
   std::vector<std::string> full = {WasikvdPath()};
   full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv = Argv(full);
+  return RunCommand(full);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& command) {
+  std::vector<std::string> args = command;
+  std::vector<char*> argv = Argv(args);
   int out[2];
   CommandResult result;
   if (pipe2(out, O_CLOEXEC) != 0) return result;

@@ -63,6 +63,8 @@ struct CommandResult {
   std::string output;
 };
 CommandResult RunWasikvd(const std::vector<std::string>& args);
+// Runs `command` (argv[0] is the program's path) the same way.
+CommandResult RunCommand(const std::vector<std::string>& command);
 
 }  // namespace wasikv::testing
 

@@ -1,0 +1,265 @@
+#include "adapter/run/run_args.h"
+
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <string_view>
+
+#include "fmt/format.h"
+
+namespace wasikv::adapter {
+namespace {
+
+// The runtimes this build can run guests on.
+constexpr std::string_view kRuntimes[] = {"wabt"};
+
+enum class Flag {
+  kHelp,
+  kEndpoint,
+  kToken,
+  kInvoke,
+  kArg,
+  kDefaultBucket,
+  kAllowBucket,
+  kDenyBucket,
+  kMaxHandles,
+  kMaxCallAlloc,
+  kTimeoutMs,
+  kRuntime,
+};
+
+struct FlagSpec {
+  std::string_view name;
+  Flag flag;
+  bool takes_value;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"help", Flag::kHelp, false},
+    {"endpoint", Flag::kEndpoint, true},
+    {"token", Flag::kToken, true},
+    {"invoke", Flag::kInvoke, true},
+    {"arg", Flag::kArg, true},
+    {"default-bucket", Flag::kDefaultBucket, true},
+    {"allow-bucket", Flag::kAllowBucket, true},
+    {"deny-bucket", Flag::kDenyBucket, true},
+    {"max-handles", Flag::kMaxHandles, true},
+    {"max-call-alloc", Flag::kMaxCallAlloc, true},
+    {"timeout-ms", Flag::kTimeoutMs, true},
+    {"runtime", Flag::kRuntime, true},
+};
+
+absl::Status BadValue(std::string_view flag, std::string_view value, std::string_view expected) {
+  return absl::InvalidArgumentError(
+      fmt::format("--{}: invalid value '{}', expected {}", flag, value, expected));
+}
+
+template <typename T>
+absl::StatusOr<T> ParseNumber(std::string_view flag, std::string_view text, T min, T max,
+                              std::string_view expected) {
+  T value{};
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    return BadValue(flag, text, expected);
+  }
+  return value;
+}
+
+// Bytes: digits with an optional k, m or g (powers of 1024).
+absl::StatusOr<uint32_t> ParseBytes(std::string_view flag, std::string_view text) {
+  constexpr std::string_view kExpected = "bytes from 1 to 4g-1, e.g. 65536, 64k or 16m";
+  uint64_t multiplier = 1;
+  std::string_view digits = text;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'k':
+      case 'K':
+        multiplier = uint64_t{1} << 10;
+        break;
+      case 'm':
+      case 'M':
+        multiplier = uint64_t{1} << 20;
+        break;
+      case 'g':
+      case 'G':
+        multiplier = uint64_t{1} << 30;
+        break;
+      default:
+        break;
+    }
+    if (multiplier != 1) digits.remove_suffix(1);
+  }
+  absl::StatusOr<uint64_t> n =
+      ParseNumber<uint64_t>(flag, digits, 1, std::numeric_limits<uint32_t>::max(), kExpected);
+  if (!n.ok() || *n * multiplier > std::numeric_limits<uint32_t>::max()) {
+    return BadValue(flag, text, kExpected);
+  }
+  return static_cast<uint32_t>(*n * multiplier);
+}
+
+absl::Status Apply(Flag flag, std::string_view name, const std::string& value, RunArgs& out) {
+  switch (flag) {
+    case Flag::kHelp:
+      out.help = true;
+      return absl::OkStatus();
+    case Flag::kEndpoint:
+      if (value.empty()) return BadValue(name, value, "HOST:PORT");
+      out.client.endpoint = value;
+      return absl::OkStatus();
+    case Flag::kToken:
+      out.client.bearer_token = value;
+      return absl::OkStatus();
+    case Flag::kInvoke:
+      if (value.empty()) return BadValue(name, value, "the name of an exported function");
+      out.invoke = value;
+      return absl::OkStatus();
+    case Flag::kArg: {
+      // from_chars rejects a leading '+'.
+      std::string_view digits = value;
+      if (digits.starts_with('+')) digits.remove_prefix(1);
+      absl::StatusOr<int64_t> n =
+          ParseNumber<int64_t>(name, digits, std::numeric_limits<int64_t>::min(),
+                               std::numeric_limits<int64_t>::max(), "a 64-bit integer");
+      if (!n.ok()) return BadValue(name, value, "a 64-bit integer");
+      out.args.push_back(*n);
+      return absl::OkStatus();
+    }
+    case Flag::kDefaultBucket:
+      if (value.empty()) return BadValue(name, value, "a bucket name");
+      out.host.default_bucket = value;
+      return absl::OkStatus();
+    case Flag::kAllowBucket:
+      if (value.empty()) return BadValue(name, value, "a bucket name");
+      out.host.allowed_buckets.push_back(value);
+      return absl::OkStatus();
+    case Flag::kDenyBucket:
+      if (value.empty()) return BadValue(name, value, "a bucket name");
+      out.host.denied_buckets.push_back(value);
+      return absl::OkStatus();
+    case Flag::kMaxHandles: {
+      absl::StatusOr<uint32_t> n = ParseNumber<uint32_t>(
+          name, value, 1, std::numeric_limits<uint32_t>::max(), "an integer from 1 to 4294967295");
+      if (!n.ok()) return n.status();
+      out.host.max_handles = *n;
+      return absl::OkStatus();
+    }
+    case Flag::kMaxCallAlloc: {
+      absl::StatusOr<uint32_t> n = ParseBytes(name, value);
+      if (!n.ok()) return n.status();
+      out.host.max_call_allocation_bytes = *n;
+      return absl::OkStatus();
+    }
+    case Flag::kTimeoutMs: {
+      // A day at most: past that it is a typo.
+      absl::StatusOr<int64_t> n =
+          ParseNumber<int64_t>(name, value, 1, 24 * 3600 * 1000, "milliseconds from 1 to 86400000");
+      if (!n.ok()) return n.status();
+      out.host.call.deadline = std::chrono::milliseconds(*n);
+      return absl::OkStatus();
+    }
+    case Flag::kRuntime:
+      for (std::string_view runtime : kRuntimes) {
+        if (value == runtime) {
+          out.runtime = value;
+          return absl::OkStatus();
+        }
+      }
+      return absl::InvalidArgumentError(fmt::format(
+          "--runtime: '{}' is not available; runtimes: {}", value, fmt::join(kRuntimes, ", ")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
+                                     const std::function<const char*(const char*)>& getenv) {
+  RunArgs out;
+  if (const char* endpoint = getenv("WASIKV_ENDPOINT"); endpoint != nullptr && *endpoint != '\0') {
+    out.client.endpoint = endpoint;
+  }
+  if (const char* token = getenv("WASIKV_TOKEN"); token != nullptr && *token != '\0') {
+    out.client.bearer_token = token;
+  }
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--") {
+      positional.insert(positional.end(), argv.begin() + i + 1, argv.end());
+      break;
+    }
+    if (arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      if (arg.size() > 1 && arg.starts_with('-')) {
+        return absl::InvalidArgumentError(fmt::format("unknown flag '{}'", arg));
+      }
+      positional.push_back(arg);
+      continue;
+    }
+    std::string_view name = std::string_view(arg).substr(2);
+    std::optional<std::string> value;
+    if (const size_t equals = name.find('='); equals != std::string_view::npos) {
+      value = std::string(name.substr(equals + 1));
+      name = name.substr(0, equals);
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& candidate : kFlags) {
+      if (candidate.name == name) spec = &candidate;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(fmt::format("unknown flag '--{}'", name));
+    }
+    if (!spec->takes_value && value) {
+      return absl::InvalidArgumentError(fmt::format("--{} takes no value", name));
+    }
+    if (spec->takes_value && !value) {
+      if (i + 1 >= argv.size()) {
+        return absl::InvalidArgumentError(fmt::format("--{} needs a value", name));
+      }
+      value = argv[++i];
+    }
+    if (absl::Status s = Apply(spec->flag, name, value.value_or(""), out); !s.ok()) return s;
+  }
+  if (out.help) return out;
+  if (positional.empty()) {
+    return absl::InvalidArgumentError("missing the guest module (GUEST.wasm)");
+  }
+  if (positional.size() > 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("unexpected argument '{}'; pass export arguments with --arg", positional[1]));
+  }
+  out.guest_path = positional[0];
+  return out;
+}
+
+std::string RunHelp() {
+  return fmt::format(
+      "wasikv-run: runs a WebAssembly core module with wasi:keyvalue served by wasikvd.\n"
+      "\n"
+      "Usage: wasikv-run [options] GUEST.wasm\n"
+      "\n"
+      "Calls one exported function of the guest and prints its results, one decimal\n"
+      "integer per line. Exit status: 0 done, 1 the guest trapped, 2 usage, load or\n"
+      "link error.\n"
+      "\n"
+      "  --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)\n"
+      "  --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]\n"
+      "  --invoke EXPORT        function to call (default: _start if exported, else run)\n"
+      "  --arg N                integer argument to the export; repeat for each one\n"
+      "  --default-bucket NAME  bucket the guest gets for open(\"\") (default default)\n"
+      "  --allow-bucket NAME    allow only these buckets (repeatable; default: any)\n"
+      "  --deny-bucket NAME     never allow this bucket (repeatable)\n"
+      "  --max-handles N        open handles one guest may hold (default 10000)\n"
+      "  --max-call-alloc BYTES guest memory one call's results may take, k/m/g\n"
+      "                         suffixes allowed (default 16m)\n"
+      "  --timeout-ms N         deadline of each server call (default 10000)\n"
+      "  --runtime NAME         engine to run the guest on: {} (default wabt)\n"
+      "  --help                 print this text\n",
+      fmt::join(kRuntimes, ", "));
+}
+
+}  // namespace wasikv::adapter

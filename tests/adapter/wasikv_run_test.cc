@@ -1,0 +1,101 @@
+// wasikv-run, the binary: a guest module on wabt against a real server, its
+// output and exit codes (0 ran, 1 trapped, 2 could not run).
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/adapter/guest_loader.h"
+#include "tests/server_process.h"
+#include "tests/temp_dir.h"
+#include "wasikv/client.h"
+
+namespace wasikv::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class WasikvRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(dir_.path());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ClientOptions options;
+    options.endpoint = server_->address();
+    client_ = Client::Create(options).value();
+  }
+
+  CommandResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {WASIKV_RUN_PATH, "--endpoint", server_->address()});
+    return RunCommand(args);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(WasikvRunTest, RunsAnExportAndPrintsItsResult) {
+  ASSERT_TRUE(client_->Set("run-bucket", "atomics_key", "5").ok());
+  CommandResult result = Run({"--default-bucket", "run-bucket", "--invoke", "check_wasmtime",
+                              GuestWasmPath("draft_guest")});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output, "0\n");
+  absl::StatusOr<GetResult> counter = client_->Get("run-bucket", "atomics_key");
+  ASSERT_TRUE(counter.ok() && counter->value.has_value());
+  EXPECT_EQ(counter->value->value, "6");
+}
+
+TEST_F(WasikvRunTest, PolicyFlagsReachTheGuest) {
+  // check_spin expects "forbidden" to be refused.
+  CommandResult refused = Run({"--deny-bucket", "forbidden", "--invoke", "check_spin",
+                               GuestWasmPath("draft2_guest")});
+  EXPECT_EQ(refused.output, "0\n");
+  CommandResult allowed =
+      Run({"--invoke", "check_spin", GuestWasmPath("draft2_guest_cm32p2")});
+  EXPECT_EQ(allowed.exit_code, 0);
+  EXPECT_NE(allowed.output, "0\n") << "without --deny-bucket, opening 'forbidden' works";
+}
+
+TEST_F(WasikvRunTest, ATrapExitsOneWithTheReason) {
+  CommandResult result =
+      Run({"--default-bucket", "trap", "--invoke", "oob_key_ptr", GuestWasmPath("hostile_guest")});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("trap"));
+  EXPECT_THAT(result.output, HasSubstr("outside the guest's"));
+}
+
+TEST_F(WasikvRunTest, AnImportTheAdapterLacksExitsTwoNamingIt) {
+  CommandResult result = Run({GuestWasmPath("foreign_import_guest")});
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("wasi_snapshot_preview1"));
+  EXPECT_THAT(result.output, HasSubstr("fd_write"));
+}
+
+TEST_F(WasikvRunTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Run({dir_.path() + "/missing.wasm"}).exit_code, 2);
+  CommandResult runtime = Run({"--runtime", "wasmer", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(runtime.exit_code, 2);
+  EXPECT_THAT(runtime.output, HasSubstr("wabt"));
+  CommandResult no_export = Run({"--invoke", "nope", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(no_export.exit_code, 2) << no_export.output;
+  EXPECT_THAT(no_export.output, HasSubstr("nope"));
+  CommandResult bad_number = Run({"--max-handles", "many", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(bad_number.exit_code, 2);
+  EXPECT_THAT(bad_number.output, HasSubstr("--max-handles"));
+}
+
+TEST_F(WasikvRunTest, AnUnreachableServerIsAnErrorTheGuestSees) {
+  // check_errors opens buckets first; with no server every call fails, the
+  // guest reports the failing line, and wasikv-run still exits 0: the
+  // export ran and returned.
+  CommandResult result = RunCommand({WASIKV_RUN_PATH, "--endpoint", "127.0.0.1:1",
+                                     "--timeout-ms", "300", "--invoke", "healthy",
+                                     GuestWasmPath("hostile_guest")});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output, "0\n");
+}
+
+}  // namespace
+}  // namespace wasikv::testing
