@@ -15,12 +15,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What building and running wasikvd needs.
 BUILD_PACKAGES=(
-  cmake ninja-build ccache g++ pkg-config
+  cmake ninja-build ccache gcc g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto
 )
-# What the tests need on top.
-TEST_PACKAGES=(libgtest-dev libgmock-dev clang-format)
+# What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
+# wabt (libwabt's interpreter, wasm2c) and clang with wasi-libc to compile
+# the C test guests to wasm32.
+TEST_PACKAGES=(
+  libgtest-dev libgmock-dev clang-format
+  wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
+)
 
 install_missing() {
   local missing=()

@@ -134,8 +134,8 @@ wabt::Result WabtEngine::Impl::CallImport(size_t index, wi::Thread& thread,
   const ExternDesc& import = imports[index];
   const wi::FuncType& type = *wabt::cast<wi::FuncType>(module->import_types()[index].type.get());
   if (import_depth == 0) nested_trap.reset();
-  // A trap leaves the nested calls as they are: only the outermost import
-  // names itself, and a trap inside cabi_realloc travels out unchanged.
+  // Only the outermost import call names itself in the message; a trap from
+  // inside cabi_realloc travels out through the nested calls unchanged.
   auto trap = [&](std::string message) {
     if (nested_trap) message = *nested_trap;
     if (import_depth == 0) {

@@ -68,11 +68,10 @@ class GuestChecksTest : public ::testing::TestWithParam<Runtime> {
 };
 
 // The guest returns the failing line of its source; say where to look.
-#define EXPECT_CHECK_PASSES(guest, check, ...)                                          \
-  EXPECT_EQ(RunCheck(guest, check, ##__VA_ARGS__), 0)                                   \
-      << "tests/adapter/guests/" << std::string_view(guest).substr(0, 6) << "... "      \
-      << check << " failed at the guest source line above (" << RuntimeName(GetParam()) \
-      << ")"
+#define EXPECT_CHECK_PASSES(guest, check, ...)                                              \
+  EXPECT_EQ(RunCheck(guest, check, ##__VA_ARGS__), 0)                                       \
+      << "tests/adapter/guests/" << std::string_view(guest).substr(0, 6) << "... " << check \
+      << " failed at the guest source line above (" << RuntimeName(GetParam()) << ")"
 
 TEST_P(GuestChecksTest, DraftWasmtimeProgram) {
   // wasmtime's host presets atomics_key = 5 in the bucket open("") gives.

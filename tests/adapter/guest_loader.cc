@@ -13,15 +13,16 @@ WASIKV_DECLARE_WASM2C_MODULE(draft2_guest_cm32p2);
 WASIKV_DECLARE_WASM2C_MODULE(seed_guest);
 WASIKV_DECLARE_WASM2C_MODULE(hostile_guest);
 WASIKV_DECLARE_WASM2C_MODULE(hostile_guest_cm32p2);
+WASIKV_DECLARE_WASM2C_MODULE(bench_guest);
 
 namespace wasikv::testing {
 namespace {
 
 const adapter::Wasm2cModule* FindWasm2cModule(std::string_view name) {
   static const adapter::Wasm2cModule* const kModules[] = {
-      &kWasm2cModule_draft_guest,   &kWasm2cModule_draft2_guest,
-      &kWasm2cModule_draft2_guest_cm32p2, &kWasm2cModule_seed_guest,
-      &kWasm2cModule_hostile_guest, &kWasm2cModule_hostile_guest_cm32p2,
+      &kWasm2cModule_draft_guest, &kWasm2cModule_draft2_guest,  &kWasm2cModule_draft2_guest_cm32p2,
+      &kWasm2cModule_seed_guest,  &kWasm2cModule_hostile_guest, &kWasm2cModule_hostile_guest_cm32p2,
+      &kWasm2cModule_bench_guest,
   };
   for (const adapter::Wasm2cModule* module : kModules) {
     if (module->name == name) return module;
@@ -31,9 +32,7 @@ const adapter::Wasm2cModule* FindWasm2cModule(std::string_view name) {
 
 }  // namespace
 
-std::string RuntimeName(Runtime runtime) {
-  return runtime == Runtime::kWabt ? "wabt" : "wasm2c";
-}
+std::string RuntimeName(Runtime runtime) { return runtime == Runtime::kWabt ? "wabt" : "wasm2c"; }
 
 std::string GuestWasmPath(std::string_view name) {
   return std::string(WASIKV_TEST_GUEST_DIR) + "/" + std::string(name) + ".wasm";

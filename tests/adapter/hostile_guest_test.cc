@@ -119,16 +119,17 @@ TEST_P(HostileGuestTest, ThousandsOfHandlesHitTheLimitAsAnError) {
   EXPECT_THAT(guest->Invoke("healthy").value(), ElementsAre(0));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Runtimes, HostileGuestTest,
-    ::testing::Values(Param{Runtime::kWabt, "hostile_guest"},
-                      Param{Runtime::kWabt, "hostile_guest_cm32p2"},
-                      Param{Runtime::kWasm2c, "hostile_guest"},
-                      Param{Runtime::kWasm2c, "hostile_guest_cm32p2"}),
-    [](const auto& test_param) {
-      return RuntimeName(test_param.param.runtime) +
-             (std::string_view(test_param.param.guest).ends_with("cm32p2") ? "_cm32p2" : "_classic");
-    });
+INSTANTIATE_TEST_SUITE_P(Runtimes, HostileGuestTest,
+                         ::testing::Values(Param{Runtime::kWabt, "hostile_guest"},
+                                           Param{Runtime::kWabt, "hostile_guest_cm32p2"},
+                                           Param{Runtime::kWasm2c, "hostile_guest"},
+                                           Param{Runtime::kWasm2c, "hostile_guest_cm32p2"}),
+                         [](const auto& test_param) {
+                           return RuntimeName(test_param.param.runtime) +
+                                  (std::string_view(test_param.param.guest).ends_with("cm32p2")
+                                       ? "_cm32p2"
+                                       : "_classic");
+                         });
 
 }  // namespace
 }  // namespace wasikv::testing

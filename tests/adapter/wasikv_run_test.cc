@@ -49,11 +49,10 @@ TEST_F(WasikvRunTest, RunsAnExportAndPrintsItsResult) {
 
 TEST_F(WasikvRunTest, PolicyFlagsReachTheGuest) {
   // check_spin expects "forbidden" to be refused.
-  CommandResult refused = Run({"--deny-bucket", "forbidden", "--invoke", "check_spin",
-                               GuestWasmPath("draft2_guest")});
+  CommandResult refused =
+      Run({"--deny-bucket", "forbidden", "--invoke", "check_spin", GuestWasmPath("draft2_guest")});
   EXPECT_EQ(refused.output, "0\n");
-  CommandResult allowed =
-      Run({"--invoke", "check_spin", GuestWasmPath("draft2_guest_cm32p2")});
+  CommandResult allowed = Run({"--invoke", "check_spin", GuestWasmPath("draft2_guest_cm32p2")});
   EXPECT_EQ(allowed.exit_code, 0);
   EXPECT_NE(allowed.output, "0\n") << "without --deny-bucket, opening 'forbidden' works";
 }
@@ -90,9 +89,8 @@ TEST_F(WasikvRunTest, AnUnreachableServerIsAnErrorTheGuestSees) {
   // check_errors opens buckets first; with no server every call fails, the
   // guest reports the failing line, and wasikv-run still exits 0: the
   // export ran and returned.
-  CommandResult result = RunCommand({WASIKV_RUN_PATH, "--endpoint", "127.0.0.1:1",
-                                     "--timeout-ms", "300", "--invoke", "healthy",
-                                     GuestWasmPath("hostile_guest")});
+  CommandResult result = RunCommand({WASIKV_RUN_PATH, "--endpoint", "127.0.0.1:1", "--timeout-ms",
+                                     "300", "--invoke", "healthy", GuestWasmPath("hostile_guest")});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output, "0\n");
 }
