@@ -12,8 +12,11 @@
 #include "fmt/format.h"
 #include "wasikv/adapter/host.h"
 #include "wasikv/adapter/wabt_guest.h"
+#include "wasikv/internal/status_text.h"
 
 namespace {
+
+using wasikv::MessageOf;
 
 enum ExitCode { kOk = 0, kTrap = 1, kUsage = 2 };
 
@@ -31,11 +34,6 @@ absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
                              std::istreambuf_iterator<char>());
   if (in.bad()) return absl::DataLossError(fmt::format("cannot read {}", path));
   return bytes;
-}
-
-// Debian's Abseil has its own string_view; fmt takes std's.
-std::string_view MessageOf(const absl::Status& status) {
-  return std::string_view(status.message().data(), status.message().size());
 }
 
 // A trap's message without the "trap: " every trap status starts with.

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "import_tables.h"
 #include "seed_state.h"
 #include "wasikv/adapter/core_abi.h"
@@ -66,6 +67,42 @@ bool IsAdapterModule(std::string_view module) {
 }
 
 std::span<const CoreImport> AllImports() { return ImportList(); }
+
+std::string DescribeSignature(std::string_view params, std::string_view results) {
+  auto spell = [](std::string_view letters) {
+    std::vector<std::string_view> names;
+    for (char letter : letters) {
+      switch (letter) {
+        case 'i':
+          names.push_back("i32");
+          break;
+        case 'I':
+          names.push_back("i64");
+          break;
+        case 'f':
+          names.push_back("f32");
+          break;
+        case 'F':
+          names.push_back("f64");
+          break;
+        case 'v':
+          names.push_back("v128");
+          break;
+        case 'r':
+          names.push_back("funcref");
+          break;
+        case 'e':
+          names.push_back("externref");
+          break;
+        default:
+          names.push_back("?");
+          break;
+      }
+    }
+    return fmt::format("({})", fmt::join(names, ", "));
+  };
+  return fmt::format("{} -> {}", spell(params), spell(results));
+}
 
 AbiCall StartCall(CoreGuest& guest) {
   return AbiCall(guest.memory(), guest.session().host().options().max_call_allocation_bytes);

@@ -5,7 +5,7 @@
 
 #include "absl/strings/cord.h"
 #include "fmt/format.h"
-#include "status_text.h"
+#include "wasikv/internal/status_text.h"
 
 namespace wasikv::adapter {
 namespace {

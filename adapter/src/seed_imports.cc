@@ -11,8 +11,8 @@
 #include "fmt/format.h"
 #include "import_tables.h"
 #include "seed_state.h"
-#include "status_text.h"
 #include "wasikv/internal/status_macros.h"
+#include "wasikv/internal/status_text.h"
 
 namespace wasikv::adapter {
 namespace {

@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "status_text.h"
 #include "wasikv/internal/status_macros.h"
+#include "wasikv/internal/status_text.h"
 
 namespace wasikv::adapter {
 namespace {

@@ -11,54 +11,13 @@
 #include "fmt/format.h"
 #include "wabt_engine.h"
 #include "wasikv/adapter/core_abi.h"
+#include "wasikv/internal/status_text.h"
 
 namespace wasikv::adapter {
 namespace {
 
 using wabt_internal::ExternDesc;
 using wabt_internal::WabtEngine;
-
-// Debian's Abseil has its own string_view; fmt takes std's.
-std::string_view MessageOf(const absl::Status& status) {
-  return std::string_view(status.message().data(), status.message().size());
-}
-
-std::string TypeList(std::string_view letters) {
-  std::vector<std::string_view> names;
-  for (char letter : letters) {
-    switch (letter) {
-      case 'i':
-        names.push_back("i32");
-        break;
-      case 'I':
-        names.push_back("i64");
-        break;
-      case 'f':
-        names.push_back("f32");
-        break;
-      case 'F':
-        names.push_back("f64");
-        break;
-      case 'v':
-        names.push_back("v128");
-        break;
-      case 'r':
-        names.push_back("funcref");
-        break;
-      case 'e':
-        names.push_back("externref");
-        break;
-      default:
-        names.push_back("?");
-        break;
-    }
-  }
-  return fmt::format("({})", fmt::join(names, ", "));
-}
-
-std::string Signature(std::string_view params, std::string_view results) {
-  return fmt::format("{} -> {}", TypeList(params), TypeList(results));
-}
 
 bool IntegersOnly(std::string_view letters) {
   return letters.find_first_not_of("iI") == std::string_view::npos;
@@ -82,8 +41,8 @@ std::string LinkProblem(const ExternDesc& import, const CoreImport** out) {
   }
   if (import.params != core->params || import.results != core->results) {
     return fmt::format("guest imports {} with type {}, expected {}", spelled,
-                       Signature(import.params, import.results),
-                       Signature(core->params, core->results));
+                       DescribeSignature(import.params, import.results),
+                       DescribeSignature(core->params, core->results));
   }
   *out = core;
   return "";
@@ -191,9 +150,9 @@ absl::StatusOr<std::unique_ptr<WabtGuest>> WabtGuest::Load(std::shared_ptr<const
     const ExternDesc* realloc = FindExport(*state->engine, name, "func");
     if (realloc == nullptr) continue;
     if (realloc->params != "iiii" || realloc->results != "i") {
-      return absl::FailedPreconditionError(
-          fmt::format("guest exports {} with type {}, expected {}", name,
-                      Signature(realloc->params, realloc->results), Signature("iiii", "i")));
+      return absl::FailedPreconditionError(fmt::format(
+          "guest exports {} with type {}, expected {}", name,
+          DescribeSignature(realloc->params, realloc->results), DescribeSignature("iiii", "i")));
     }
     state->engine->BindRealloc(name);
     break;
@@ -226,7 +185,7 @@ absl::StatusOr<std::vector<int64_t>> WabtGuest::Invoke(std::string_view export_n
   if (!IntegersOnly(e->params) || !IntegersOnly(e->results)) {
     return absl::InvalidArgumentError(fmt::format(
         "export '{}' has type {}; only i32 and i64 parameters and results are supported",
-        export_name, Signature(e->params, e->results)));
+        export_name, DescribeSignature(e->params, e->results)));
   }
   if (args.size() != e->params.size()) {
     return absl::InvalidArgumentError(fmt::format("export '{}' takes {} arguments, got {}",

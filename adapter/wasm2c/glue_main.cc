@@ -373,35 +373,7 @@ std::string FromInt64(char letter, std::string_view value) {
   }
 }
 
-std::string Signature(std::string_view params, std::string_view results) {
-  auto spell = [](std::string_view letters) {
-    std::vector<std::string_view> names;
-    for (char c : letters) {
-      switch (c) {
-        case 'i':
-          names.push_back("i32");
-          break;
-        case 'I':
-          names.push_back("i64");
-          break;
-        case 'f':
-          names.push_back("f32");
-          break;
-        case 'F':
-          names.push_back("f64");
-          break;
-        case 'v':
-          names.push_back("v128");
-          break;
-        default:
-          names.push_back("ref");
-      }
-    }
-    return fmt::format("({})", fmt::join(names, " "));
-  };
-  return fmt::format("{} -> {}", spell(params), spell(results));
-}
-std::string Signature(const FuncType& type) { return Signature(type.params, type.results); }
+std::string Signature(const FuncType& type) { return DescribeSignature(type.params, type.results); }
 
 std::string_view KindName(ExternKind kind) {
   switch (kind) {
@@ -571,7 +543,8 @@ std::pair<std::string, std::vector<std::string>> Generate(const Options& options
     }
     if (type.params != core->params || type.results != core->results) {
       errors.push_back(fmt::format("{}: the guest imports it as {}, the adapter provides {}", where,
-                                   Signature(type), Signature(core->params, core->results)));
+                                   Signature(type),
+                                   DescribeSignature(core->params, core->results)));
       continue;
     }
     import_modules.insert(import.module);
@@ -603,7 +576,7 @@ std::pair<std::string, std::vector<std::string>> Generate(const Options& options
     const FuncType& type = module.types[module.function_types[e->index]];
     if (type.params != params || type.results != results) {
       errors.push_back(fmt::format("export {} is {}; the adapter calls it as {}", e->name,
-                                   Signature(type), Signature(params, results)));
+                                   Signature(type), DescribeSignature(params, results)));
     }
   };
   check_type(realloc, "iiii", "i");

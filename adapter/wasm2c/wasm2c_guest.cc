@@ -9,15 +9,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
+#include "wasikv/internal/status_text.h"
 #include "wasm-rt-impl.h"
 
 namespace wasikv::adapter {
 namespace {
-
-// Debian's Abseil has its own absl::string_view; messages are built with fmt.
-std::string_view MessageOf(const absl::Status& status) {
-  return std::string_view(status.message().data(), status.message().size());
-}
 
 // wasm2c keeps the trap target (wasm_rt_jmp_buf) and the call depth in
 // process-wide globals. The thread that holds a lease may run guest code;

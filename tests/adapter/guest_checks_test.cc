@@ -9,8 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/adapter/guest_loader.h"
-#include "tests/server_process.h"
-#include "tests/temp_dir.h"
+#include "tests/adapter/test_server.h"
 #include "wasikv/adapter/host.h"
 #include "wasikv/client.h"
 
@@ -23,12 +22,8 @@ using ::testing::HasSubstr;
 class GuestChecksTest : public ::testing::TestWithParam<Runtime> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(dir_.path());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    ClientOptions options;
-    options.endpoint = server_->address();
-    client_ = std::shared_ptr<Client>(Client::Create(options).value());
+    ASSERT_TRUE(server_.Start().ok());
+    client_ = server_.client;
   }
 
   // The host the guests' checks assume: "forbidden" refused, pages of 10
@@ -62,8 +57,7 @@ class GuestChecksTest : public ::testing::TestWithParam<Runtime> {
     return result->value->value;
   }
 
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
+  TestServer server_;
   std::shared_ptr<Client> client_;
 };
 

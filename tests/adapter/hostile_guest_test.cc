@@ -9,8 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/adapter/guest_loader.h"
-#include "tests/server_process.h"
-#include "tests/temp_dir.h"
+#include "tests/adapter/test_server.h"
 #include "wasikv/adapter/host.h"
 #include "wasikv/client.h"
 
@@ -51,12 +50,8 @@ struct Param {
 class HostileGuestTest : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(dir_.path());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    ClientOptions options;
-    options.endpoint = server_->address();
-    client_ = std::shared_ptr<Client>(Client::Create(options).value());
+    ASSERT_TRUE(server_.Start().ok());
+    client_ = server_.client;
     adapter::HostOptions host_options;
     host_options.default_bucket = "hostile";
     host_options.max_handles = 2000;
@@ -70,8 +65,7 @@ class HostileGuestTest : public ::testing::TestWithParam<Param> {
     return guest.ok() ? std::move(*guest) : nullptr;
   }
 
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
+  TestServer server_;
   std::shared_ptr<Client> client_;
   std::shared_ptr<adapter::Host> host_;
 };

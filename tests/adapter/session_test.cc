@@ -8,8 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/server_process.h"
-#include "tests/temp_dir.h"
+#include "tests/adapter/test_server.h"
 #include "wasikv/adapter/host.h"
 #include "wasikv/client.h"
 
@@ -20,8 +19,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
-using testing::ServerProcess;
-using testing::TempDir;
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
@@ -30,23 +27,16 @@ class SessionTest : public ::testing::Test {
   void SetUp() override { StartServer({}); }
 
   void StartServer(const std::vector<std::string>& server_args) {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start(dir_.path(), server_args);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    ClientOptions options;
-    options.endpoint = server_->address();
-    absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = std::move(*client);
+    absl::Status started = server_.Start(server_args);
+    ASSERT_TRUE(started.ok()) << started;
+    client_ = server_.client;
   }
 
   std::shared_ptr<Host> MakeHost(HostOptions options = {}) {
     return std::make_shared<Host>(client_, std::move(options));
   }
 
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
+  testing::TestServer server_;
   std::shared_ptr<Client> client_;
 };
 
@@ -85,14 +75,9 @@ TEST_F(SessionTest, PolicyRefusalIsAccessDeniedAndUnknownBucketIsNoSuchStore) {
 }
 
 TEST_F(SessionTest, StrictServerMakesAMissingBucketNoSuchStore) {
-  server_.reset();
-  TempDir strict_dir;
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start(strict_dir.path(), {"--auto-create-buckets=false"});
-  ASSERT_TRUE(server.ok()) << server.status();
-  ClientOptions client_options;
-  client_options.endpoint = (*server)->address();
-  std::shared_ptr<Client> client(Client::Create(client_options).value());
+  testing::TestServer strict;
+  ASSERT_TRUE(strict.Start({"--auto-create-buckets=false"}).ok());
+  std::shared_ptr<Client> client = strict.client;
   ASSERT_TRUE(client->CreateBucket("exists").ok());
   Session session(std::make_shared<Host>(client, HostOptions{}));
   EXPECT_TRUE(session.Open("exists").ok());
@@ -284,7 +269,7 @@ TEST_F(SessionTest, ServerDownIsAnOtherErrorThatSaysWhatFailed) {
   options.call.no_retry = true;
   Session session(MakeHost(options));
   Handle bucket = session.Open("gone").value();
-  ASSERT_TRUE(server_->Stop().has_value());
+  ASSERT_TRUE(server_.process->Stop().has_value());
   absl::StatusOr<std::optional<std::string>> result = session.Get(bucket, "k");
   ASSERT_FALSE(result.ok());
   KeyValueError error = ToKeyValueError(result.status());

@@ -6,8 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/adapter/guest_loader.h"
-#include "tests/server_process.h"
-#include "tests/temp_dir.h"
+#include "tests/adapter/test_server.h"
 #include "wasikv/client.h"
 
 namespace wasikv::testing {
@@ -18,22 +17,17 @@ using ::testing::HasSubstr;
 class WasikvRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(dir_.path());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    ClientOptions options;
-    options.endpoint = server_->address();
-    client_ = Client::Create(options).value();
+    ASSERT_TRUE(server_.Start().ok());
+    client_ = server_.client;
   }
 
   CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {WASIKV_RUN_PATH, "--endpoint", server_->address()});
+    args.insert(args.begin(), {WASIKV_RUN_PATH, "--endpoint", server_.process->address()});
     return RunCommand(args);
   }
 
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<Client> client_;
+  TestServer server_;
+  std::shared_ptr<Client> client_;
 };
 
 TEST_F(WasikvRunTest, RunsAnExportAndPrintsItsResult) {
@@ -73,7 +67,7 @@ TEST_F(WasikvRunTest, AnImportTheAdapterLacksExitsTwoNamingIt) {
 }
 
 TEST_F(WasikvRunTest, UsageErrorsExitTwo) {
-  EXPECT_EQ(Run({dir_.path() + "/missing.wasm"}).exit_code, 2);
+  EXPECT_EQ(Run({server_.dir.path() + "/missing.wasm"}).exit_code, 2);
   CommandResult runtime = Run({"--runtime", "wasmer", GuestWasmPath("draft_guest")});
   EXPECT_EQ(runtime.exit_code, 2);
   EXPECT_THAT(runtime.output, HasSubstr("wabt"));

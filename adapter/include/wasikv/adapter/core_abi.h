@@ -45,9 +45,11 @@ class GuestMemory {
   // The memory as it is now. It can move or grow whenever the guest runs
   // (Realloc included), so callers fetch it again after each Realloc.
   virtual std::span<uint8_t> Bytes() = 0;
-  // Calls the guest's cabi_realloc(old_ptr, old_size, align, new_size). A
-  // trap inside the guest comes back as a GuestTrap status; the caller
-  // checks that the pointer returned is aligned and inside memory.
+  // Calls the guest's cabi_realloc(old_ptr, old_size, align, new_size), on
+  // the thread (and, for interpreters, the execution context) of the import
+  // call that asked. A trap inside the guest comes back as a GuestTrap
+  // status, and the import call then traps too; the caller checks that the
+  // pointer returned is aligned and inside memory.
   virtual absl::StatusOr<uint32_t> Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
                                            uint32_t new_size) = 0;
 };
@@ -73,6 +75,10 @@ const CoreImport* FindImport(std::string_view module, std::string_view name);
 bool IsAdapterModule(std::string_view module);
 // Every import, for runtimes that register a whole namespace up front.
 std::span<const CoreImport> AllImports();
+// A core signature in wasm's words, for messages: "(i32, i64) -> (i32)".
+// Letters past 'i' and 'I': 'f' f32, 'F' f64, 'v' v128, 'r' funcref,
+// 'e' externref.
+std::string DescribeSignature(std::string_view params, std::string_view results);
 
 // The names a core module exports its memory and realloc under, in the
 // order a binding should look for them.
@@ -92,7 +98,9 @@ class CoreGuest {
   CoreGuest& operator=(const CoreGuest&) = delete;
 
   // Runs `import` with core arguments `args` (params().size() of them) and
-  // stores its core results. A non-OK status means: trap the guest.
+  // stores its core results. A non-OK status means: trap the guest. Not
+  // re-entrant: bindings refuse (trap) an import called from inside the
+  // guest's realloc while another import of the same guest is running.
   absl::Status Call(const CoreImport& import, std::span<const uint64_t> args,
                     std::span<uint64_t> results);
 
