@@ -23,7 +23,7 @@ BUILD_PACKAGES=(
 # wabt (libwabt's interpreter, wasm2c) and clang with wasi-libc to compile
 # the C test guests to wasm32.
 TEST_PACKAGES=(
-  libgtest-dev libgmock-dev clang-format
+  libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
 )
 

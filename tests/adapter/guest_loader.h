@@ -4,6 +4,7 @@
 #define WASIKV_TESTS_ADAPTER_GUEST_LOADER_H_
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@ namespace wasikv::testing {
 enum class Runtime { kWabt, kWasm2c };
 
 std::string RuntimeName(Runtime runtime);
+inline void PrintTo(Runtime runtime, std::ostream* out) { *out << RuntimeName(runtime); }
 
 // Instantiates guest `name` (e.g. "draft_guest"): its .wasm on wabt's
 // interpreter, or its ahead-of-time wasm2c build linked into this binary.

@@ -3,6 +3,7 @@
 // handles, gets an error), and then the host, its other guests and the server
 // carry on. A neighbour instance's memory is compared byte for byte before
 // and after, so a stray host write outside the hostile guest would show.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,12 @@ struct Param {
   Runtime runtime;
   const char* guest;  // classic or cm32p2 mangling
 };
+
+// Names the case in gtest's output (and keeps gtest from printing the
+// struct's padding bytes).
+void PrintTo(const Param& param, std::ostream* out) {
+  *out << RuntimeName(param.runtime) << " " << param.guest;
+}
 
 class HostileGuestTest : public ::testing::TestWithParam<Param> {
  protected:
