@@ -81,6 +81,7 @@ absl::StatusOr<Handle> Session::Open(std::string_view identifier) {
   ASSIGN_OR_RETURN(BucketStatus status,
                    Annotate(host_->client().OpenBucket(name, host_->options().call), what));
   if (!status.usable) return absl::NotFoundError(fmt::format("{}: no such bucket", what));
+  if (open_observer_) open_observer_(name, status.revision);
   return OpenResolved(std::move(name));
 }
 

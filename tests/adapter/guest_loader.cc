@@ -14,15 +14,23 @@ WASIKV_DECLARE_WASM2C_MODULE(seed_guest);
 WASIKV_DECLARE_WASM2C_MODULE(hostile_guest);
 WASIKV_DECLARE_WASM2C_MODULE(hostile_guest_cm32p2);
 WASIKV_DECLARE_WASM2C_MODULE(bench_guest);
+WASIKV_DECLARE_WASM2C_MODULE(watch_guest);
+WASIKV_DECLARE_WASM2C_MODULE(watch_guest_draft2_cm32p2);
 
 namespace wasikv::testing {
 namespace {
 
 const adapter::Wasm2cModule* FindWasm2cModule(std::string_view name) {
   static const adapter::Wasm2cModule* const kModules[] = {
-      &kWasm2cModule_draft_guest, &kWasm2cModule_draft2_guest,  &kWasm2cModule_draft2_guest_cm32p2,
-      &kWasm2cModule_seed_guest,  &kWasm2cModule_hostile_guest, &kWasm2cModule_hostile_guest_cm32p2,
+      &kWasm2cModule_draft_guest,
+      &kWasm2cModule_draft2_guest,
+      &kWasm2cModule_draft2_guest_cm32p2,
+      &kWasm2cModule_seed_guest,
+      &kWasm2cModule_hostile_guest,
+      &kWasm2cModule_hostile_guest_cm32p2,
       &kWasm2cModule_bench_guest,
+      &kWasm2cModule_watch_guest,
+      &kWasm2cModule_watch_guest_draft2_cm32p2,
   };
   for (const adapter::Wasm2cModule* module : kModules) {
     if (module->name == name) return module;

@@ -11,6 +11,7 @@
 // incoming values after consume-sync / consume-async (and after reading the stream), errors after
 // trace, streams when done (an output stream before the value it fills is set).
 #include "guest_abi.h"
+#include "watch_log.h"
 
 WASIKV_DEFINE_REALLOC(GuestAlignedRealloc)
 
@@ -417,3 +418,39 @@ WASIKV_EXPORT("check_seed") int32_t check_seed(void) {
   CHECK(SeedIsError(OpenBucket("bad name!", &bucket), "bucket"));
   return 0;
 }
+
+// handle-watch, the seed world's export: the host calls these for changes to
+// bucket "watched" once start_watch has opened it. The bucket and
+// incoming-value handles are the handler's to drop.
+
+WASIKV_EXPORT("wasi:keyvalue/handle-watch#on-set")
+void OnSet(uint32_t bucket, uint8_t* key, size_t key_len, uint32_t incoming_value) {
+  _Alignas(8) uint8_t ret[12];
+  import_incoming_value_consume_sync(incoming_value, ret);
+  SeedStatus status = LoadSeedStatus(ret, 4);
+  if (status.failed) {
+    __builtin_trap();
+  }
+  HostStr body = {LoadPtr(ret, 4), LoadU32(ret, 8)};
+  WatchLogSet(key, key_len, body.ptr, body.len);
+  GuestFree(body.ptr, body.len);
+  GuestFree(key, key_len);
+  import_drop_incoming_value(incoming_value);
+  import_drop_bucket(bucket);
+}
+
+WASIKV_EXPORT("wasi:keyvalue/handle-watch#on-delete")
+void OnDelete(uint32_t bucket, uint8_t* key, size_t key_len) {
+  WatchLogDelete(key, key_len);
+  GuestFree(key, key_len);
+  import_drop_bucket(bucket);
+}
+
+WASIKV_EXPORT("start_watch") int32_t start_watch(void) {
+  uint32_t bucket = 0;
+  CHECK(!OpenBucket("watched", &bucket).failed);
+  import_drop_bucket(bucket);
+  return 0;
+}
+
+WASIKV_DEFINE_WATCH_CHECKS()

@@ -5,6 +5,7 @@
 #define WASIKV_ADAPTER_SESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -104,7 +105,14 @@ class Session {
   // server whether the bucket is usable, and returns a new bucket handle.
   absl::StatusOr<Handle> Open(std::string_view identifier);
   absl::Status DropBucket(Handle bucket);
-  // A new handle to a bucket the guest already holds (for watch events).
+  // Called on every successful Open with the bucket's name and the server
+  // revision the open saw, so a watcher can start right after it (see
+  // WatchDelivery). One observer; setting another replaces it.
+  using OpenObserver = std::function<void(const std::string& bucket, uint64_t revision)>;
+  void set_open_observer(OpenObserver observer) { open_observer_ = std::move(observer); }
+
+  // A new handle to a bucket by its resolved name, without asking the
+  // server (watch events hand the guest the bucket they happened in).
   absl::StatusOr<Handle> OpenResolved(std::string bucket_name);
   absl::StatusOr<std::string> BucketName(Handle bucket);
 
@@ -177,6 +185,7 @@ class Session {
   absl::StatusOr<Handle> NewCasOn(std::string bucket, std::string key);
 
   std::shared_ptr<const Host> host_;
+  OpenObserver open_observer_;
   HandleBudget budget_;
   HandleTable<OpenBucket> buckets_;
   HandleTable<CasState> cas_;
