@@ -8,8 +8,12 @@
 #       installs what is missing, builds everything the tests need and runs the
 #       whole suite with ctest. This is what CI runs (.ci/run).
 #
-# Everything the project needs comes from Debian's packages through apt-get;
-# nothing is downloaded any other way. Run as root, or with sudo available.
+# Everything the project needs comes from Debian's packages through apt-get,
+# except, for the tests, the npm packages of adapter/node (jco and
+# componentize-js, which run WebAssembly components on Node), which `npm ci`
+# installs from the npm registry exactly as adapter/node/package-lock.json
+# pins them. Nothing is downloaded any other way. Run as root, or with sudo
+# available.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,11 +24,12 @@ BUILD_PACKAGES=(
   librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto
 )
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
-# wabt (libwabt's interpreter, wasm2c) and clang with wasi-libc to compile
-# the C test guests to wasm32.
+# wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile
+# the C test guests to wasm32, and Node.js to run them as components (jco).
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
+  nodejs
 )
 
 install_missing() {
@@ -43,6 +48,35 @@ install_missing() {
     "${missing[@]}"
 }
 
+# Node.js for adapter/node: npm and the N-API headers come with nodesource's
+# nodejs package; Debian splits them into npm and libnode-dev. jco needs
+# Node 20 or newer (Debian 12's own nodejs is 18: use nodesource's).
+install_node() {
+  command -v npm >/dev/null 2>&1 || install_missing npm
+  [ -f /usr/include/node/node_api.h ] || install_missing libnode-dev
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "quickstart: Node.js $(node --version) is too old for jco; install Node 20+ (nodesource)" >&2
+    exit 1
+  fi
+}
+
+# jco and componentize-js, as adapter/node/package-lock.json pins them;
+# installed again only when the lock changes.
+install_node_modules() {
+  local dir=adapter/node
+  local stamp=$dir/node_modules/.wasikv-package-lock.sha256
+  local lock_hash
+  lock_hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+    return 0
+  fi
+  echo "quickstart: npm ci in $dir" >&2
+  npm ci --prefix "$dir" --no-audit --no-fund
+  echo "$lock_hash" >"$stamp"
+}
+
 case "${1:-}" in
   serve)
     shift
@@ -53,6 +87,8 @@ case "${1:-}" in
     ;;
   test)
     install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    install_node
+    install_node_modules
     cmake --preset ci
     cmake --build --preset ci
     ctest --preset ci

@@ -10,8 +10,14 @@
 namespace wasikv::adapter {
 namespace {
 
-// The runtimes this build can run guests on.
+// The runtimes this build can run guests on: wabt's interpreter for core
+// modules, and Node's V8 for components (adapter/node/) when the build found
+// node and made the addon (wasikv_run_main.cc then runs node).
+#ifdef WASIKV_NODE_RUNNER
+constexpr std::string_view kRuntimes[] = {"wabt", "node"};
+#else
 constexpr std::string_view kRuntimes[] = {"wabt"};
+#endif
 
 enum class Flag {
   kHelp,
@@ -24,6 +30,7 @@ enum class Flag {
   kDenyBucket,
   kMaxHandles,
   kMaxCallAlloc,
+  kListKeysPageSize,
   kTimeoutMs,
   kRuntime,
 };
@@ -45,6 +52,7 @@ constexpr FlagSpec kFlags[] = {
     {"deny-bucket", Flag::kDenyBucket, true},
     {"max-handles", Flag::kMaxHandles, true},
     {"max-call-alloc", Flag::kMaxCallAlloc, true},
+    {"list-keys-page-size", Flag::kListKeysPageSize, true},
     {"timeout-ms", Flag::kTimeoutMs, true},
     {"runtime", Flag::kRuntime, true},
 };
@@ -150,6 +158,13 @@ absl::Status Apply(Flag flag, std::string_view name, const std::string& value, R
       out.host.max_call_allocation_bytes = *n;
       return absl::OkStatus();
     }
+    case Flag::kListKeysPageSize: {
+      absl::StatusOr<uint32_t> n = ParseNumber<uint32_t>(
+          name, value, 1, std::numeric_limits<uint32_t>::max(), "an integer from 1 to 4294967295");
+      if (!n.ok()) return n.status();
+      out.host.list_keys_page_size = *n;
+      return absl::OkStatus();
+    }
     case Flag::kTimeoutMs: {
       // A day at most: past that it is a typo.
       absl::StatusOr<int64_t> n =
@@ -238,7 +253,8 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
 
 std::string RunHelp() {
   return fmt::format(
-      "wasikv-run: runs a WebAssembly core module with wasi:keyvalue served by wasikvd.\n"
+      "wasikv-run: runs a WebAssembly core module (or, with --runtime node, a\n"
+      "component) with wasi:keyvalue served by wasikvd.\n"
       "\n"
       "Usage: wasikv-run [options] GUEST.wasm\n"
       "\n"
@@ -248,7 +264,9 @@ std::string RunHelp() {
       "\n"
       "  --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)\n"
       "  --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]\n"
-      "  --invoke EXPORT        function to call (default: _start if exported, else run)\n"
+      "  --invoke EXPORT        function to call (default: _start if exported, else run;\n"
+      "                         node: run, and check-spin or check_spin both name\n"
+      "                         the WIT export check-spin)\n"
       "  --arg N                integer argument to the export; repeat for each one\n"
       "  --default-bucket NAME  bucket the guest gets for open(\"\") (default default)\n"
       "  --allow-bucket NAME    allow only these buckets (repeatable; default: any)\n"
@@ -256,8 +274,11 @@ std::string RunHelp() {
       "  --max-handles N        open handles one guest may hold (default 10000)\n"
       "  --max-call-alloc BYTES guest memory one call's results may take, k/m/g\n"
       "                         suffixes allowed (default 16m)\n"
+      "  --list-keys-page-size N\n"
+      "                         keys per list-keys page (default 1000)\n"
       "  --timeout-ms N         deadline of each server call (default 10000)\n"
-      "  --runtime NAME         engine to run the guest on: {} (default wabt)\n"
+      "  --runtime NAME         engine to run the guest on: {} (default wabt;\n"
+      "                         node runs components through jco, see adapter/node/)\n"
       "  --help                 print this text\n",
       fmt::join(kRuntimes, ", "));
 }

@@ -1,5 +1,9 @@
-// wasikv-run: runs one export of a WebAssembly core module, its
+// wasikv-run: runs one export of a WebAssembly core module (on wabt) or of
+// a component (--runtime node: on Node's V8, through adapter/node/), its
 // wasi:keyvalue imports served by wasikvd. See `wasikv-run --help`.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -90,6 +94,33 @@ int Run(const wasikv::adapter::RunArgs& args) {
   return kOk;
 }
 
+// --runtime node: the guest is a component, run by node under
+// adapter/node/bin/wasikv-run-node.mjs, which takes the same arguments and
+// exits as this program does. The script and the addon are the build tree's
+// unless WASIKV_NODE_RUNNER / WASIKV_NODE_ADDON name others.
+int ExecNode(char** argv) {
+#ifdef WASIKV_NODE_RUNNER
+  const char* runner = std::getenv("WASIKV_NODE_RUNNER");
+  if (runner == nullptr || *runner == '\0') runner = WASIKV_NODE_RUNNER;
+  const char* addon = std::getenv("WASIKV_NODE_ADDON");
+  if ((addon == nullptr || *addon == '\0') &&
+      setenv("WASIKV_NODE_ADDON", WASIKV_NODE_ADDON, 1) != 0) {
+    return Fail(kUsage, fmt::format("cannot set WASIKV_NODE_ADDON: {}", std::strerror(errno)));
+  }
+  std::vector<char*> node_argv = {const_cast<char*>(WASIKV_NODE_EXECUTABLE),
+                                  const_cast<char*>(runner)};
+  for (char** arg = argv + 1; *arg != nullptr; ++arg) node_argv.push_back(*arg);
+  node_argv.push_back(nullptr);
+  std::fflush(nullptr);
+  execv(WASIKV_NODE_EXECUTABLE, node_argv.data());
+  return Fail(kUsage,
+              fmt::format("cannot run {}: {}", WASIKV_NODE_EXECUTABLE, std::strerror(errno)));
+#else
+  (void)argv;
+  return Fail(kUsage, "this build has no node runtime");
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,5 +135,6 @@ int main(int argc, char** argv) {
     std::fputs(wasikv::adapter::RunHelp().c_str(), stdout);
     return kOk;
   }
+  if (args->runtime == "node") return ExecNode(argv);
   return Run(*args);
 }

@@ -173,3 +173,55 @@ WASIKV_EXPORT("check_oversize") int32_t check_oversize(void) {
   DropBucket(bucket);
   return 0;
 }
+
+// Interop between runtimes: one runtime's instance writes "interop" in the default bucket, an
+// instance on another runtime reads it back. Returns 0 or the failing line.
+WASIKV_EXPORT("interop_write") int32_t interop_write(int32_t number) {
+  // Decimal, written backwards from the end of `text`; unsigned, so INT32_MIN negates too.
+  char text[12];
+  char* digits = text + sizeof(text) - 1;
+  *digits = '\0';
+  uint32_t magnitude = number < 0 ? 0u - (uint32_t)number : (uint32_t)number;
+  do {
+    *--digits = (char)('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (number < 0) {
+    *--digits = '-';
+  }
+  uint32_t bucket = 0;
+  CHECK(IsOk(Open("", &bucket)));
+  CHECK(IsOk(Set(bucket, "interop", digits)));
+  DropBucket(bucket);
+  return 0;
+}
+
+// The non-negative decimal number "interop" holds in the default bucket; -1 when the read
+// fails, the key is missing or its value is not such a number.
+WASIKV_EXPORT("interop_read") int32_t interop_read(void) {
+  uint32_t bucket = 0;
+  if (!IsOk(Open("", &bucket))) {
+    return -1;
+  }
+  KvValue value = {false, NULL, 0};
+  bool read = IsOk(Get(bucket, "interop", &value));
+  DropBucket(bucket);
+  int64_t number = value.present && value.len > 0 && value.len <= 10 ? 0 : -1;
+  for (size_t i = 0; number >= 0 && i < value.len; ++i) {
+    uint8_t digit = value.ptr[i];
+    number = digit >= '0' && digit <= '9' ? number * 10 + (digit - '0') : -1;
+  }
+  GuestFree(value.ptr, value.len);
+  return read && number <= INT32_MAX ? (int32_t)number : -1;
+}
+
+// The component-model names of the exports (kebab-case, ../wit/guests.wit world draft-guest).
+// wabt and wasm2c call the names above; one C function cannot carry two export names.
+WASIKV_EXPORT("check-wasmtime") int32_t check_wasmtime_component(void) { return check_wasmtime(); }
+WASIKV_EXPORT("check-paging") int32_t check_paging_component(void) { return check_paging(); }
+WASIKV_EXPORT("check-errors") int32_t check_errors_component(void) { return check_errors(); }
+WASIKV_EXPORT("check-oversize") int32_t check_oversize_component(void) { return check_oversize(); }
+WASIKV_EXPORT("interop-write") int32_t interop_write_component(int32_t number) {
+  return interop_write(number);
+}
+WASIKV_EXPORT("interop-read") int32_t interop_read_component(void) { return interop_read(); }

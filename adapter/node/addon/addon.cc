@@ -1,0 +1,22 @@
+// wasikv_node.node: the wasi:keyvalue adapter's core (Host and Session) as a
+// Node-API addon, so components transpiled by jco run their wasi:keyvalue
+// imports against wasikvd. The classes are documented in host_object.h and
+// session_object.h; lib/keyvalue_host.mjs turns them into jco's imports.
+#include <node_api.h>
+
+#include "host_object.h"
+#include "session_object.h"
+
+namespace {
+
+napi_value Init(napi_env env, napi_value exports) {
+  if (!wasikv::adapter::node::HostObject::Define(env, exports) ||
+      !wasikv::adapter::node::SessionObject::Define(env, exports)) {
+    return nullptr;
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

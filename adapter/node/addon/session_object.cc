@@ -1,0 +1,407 @@
+#include "session_object.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fmt/format.h"
+#include "host_object.h"
+#include "js_values.h"
+#include "key_value_error.h"
+
+namespace wasikv::adapter::node {
+namespace {
+
+constexpr napi_type_tag kSessionTag = {0x7761'7369'6b76'7365ULL, 0x7373'0000'0000'0001ULL};
+
+// Reads one method argument into `var`, returning from the method (with the
+// exception Read* threw pending) if it is missing or mistyped.
+#define WASIKV_READ_ARG(var, expr) \
+  auto var = (expr);               \
+  if (!var) return nullptr
+
+// The session a method is called on: nullptr with an exception pending if
+// the receiver is not a Session or (unless `allow_closed`) is closed.
+SessionObject* Receiver(const JsCall& call, bool allow_closed = false) {
+  if (!call.ok()) return nullptr;
+  napi_env env = call.env();
+  bool tagged = false;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, call.self(), &type);
+  if (type == napi_object) napi_check_object_type_tag(env, call.self(), &kSessionTag, &tagged);
+  void* wrapped = nullptr;
+  if (!tagged || napi_unwrap(env, call.self(), &wrapped) != napi_ok) {
+    ThrowTypeError(env, "this is not a Session");
+    return nullptr;
+  }
+  auto* object = static_cast<SessionObject*>(wrapped);
+  if (object->session() == nullptr && !allow_closed) {
+    napi_throw_error(env, "ERR_WASIKV_CLOSED", "this wasi:keyvalue session is closed");
+    return nullptr;
+  }
+  return object;
+}
+
+// jco lowers results into the guest itself, through the guest's realloc, so
+// the limit the core binding's AbiCall::Reserve applies to what it lowers is
+// applied here, with the same message, before a result is handed over.
+absl::Status CheckResultBytes(const Session& session, uint64_t bytes, std::string_view what) {
+  const uint32_t limit = session.host().options().max_call_allocation_bytes;
+  if (bytes > limit) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "{} is {} bytes, over the host's limit of {} bytes per call (max_call_allocation_bytes)",
+        what, bytes, limit));
+  }
+  return absl::OkStatus();
+}
+
+// Canonical-ABI bytes of a list<string> in guest memory.
+uint64_t KeyListBytes(const std::vector<std::string>& keys) {
+  uint64_t total = keys.size() * uint64_t{8};
+  for (const std::string& key : keys) total += key.size();
+  return total;
+}
+
+napi_value OptionalBytes(napi_env env, const std::optional<std::string>& value) {
+  return value ? MakeBytes(env, *value) : Undefined(env);
+}
+
+// { keys, cursor } with cursor undefined on the last page.
+napi_value KeyPage(napi_env env, const std::vector<std::string>& keys, napi_value cursor) {
+  napi_value page = nullptr;
+  if (!NapiOk(env, napi_create_object(env, &page)) ||
+      !SetProperty(env, page, "keys", MakeStringArray(env, keys)) ||
+      !SetProperty(env, page, "cursor", cursor)) {
+    return nullptr;
+  }
+  return page;
+}
+
+}  // namespace
+
+bool SessionObject::Define(napi_env env, napi_value exports) {
+  const auto method = [](const char* name, napi_callback callback) {
+    return napi_property_descriptor{
+        name, nullptr, callback, nullptr, nullptr, nullptr, napi_default_method, nullptr};
+  };
+  const napi_property_descriptor methods[] = {
+      method("open", &SessionObject::Open),
+      method("dropBucket", &SessionObject::DropBucket),
+      method("get", &SessionObject::Get),
+      method("set", &SessionObject::Set),
+      method("delete", &SessionObject::Delete),
+      method("exists", &SessionObject::Exists),
+      method("listKeys", &SessionObject::ListKeys),
+      method("listKeysFrom", &SessionObject::ListKeysFrom),
+      method("increment", &SessionObject::Increment),
+      method("incrementUnsigned", &SessionObject::IncrementUnsigned),
+      method("newCas", &SessionObject::NewCas),
+      method("casCurrent", &SessionObject::CasCurrent),
+      method("swap", &SessionObject::Swap),
+      method("dropCas", &SessionObject::DropCas),
+      method("getMany", &SessionObject::GetMany),
+      method("setMany", &SessionObject::SetMany),
+      method("deleteMany", &SessionObject::DeleteMany),
+      method("openHandles", &SessionObject::OpenHandles),
+      method("close", &SessionObject::Close),
+  };
+  napi_value constructor = nullptr;
+  return NapiOk(env, napi_define_class(env, "Session", NAPI_AUTO_LENGTH, &SessionObject::New,
+                                       nullptr, std::size(methods), methods, &constructor)) &&
+         SetProperty(env, exports, "Session", constructor);
+}
+
+napi_value SessionObject::New(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  if (!call.ok()) return nullptr;
+  napi_value target = nullptr;
+  if (!NapiOk(env, napi_get_new_target(env, info, &target))) return nullptr;
+  if (target == nullptr) return ThrowTypeError(env, "Session must be called with new");
+  HostObject* host = HostObject::Unwrap(env, call.arg(0), "the Session's host");
+  if (host == nullptr) return nullptr;
+  auto* object = new SessionObject(std::make_unique<Session>(host->host()));
+  if (!NapiOk(env,
+              napi_wrap(
+                  env, call.self(), object,
+                  [](napi_env, void* data, void*) { delete static_cast<SessionObject*>(data); },
+                  nullptr, nullptr))) {
+    delete object;
+    return nullptr;
+  }
+  if (!NapiOk(env, napi_type_tag_object(env, call.self(), &kSessionTag))) return nullptr;
+  return call.self();
+}
+
+napi_value SessionObject::Open(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(identifier, ReadString(env, call.arg(0), "identifier"));
+  absl::StatusOr<Handle> bucket = self->session_->Open(*identifier);
+  if (!bucket.ok()) return ThrowStatus(env, bucket.status());
+  return MakeU32(env, *bucket);
+}
+
+napi_value SessionObject::DropBucket(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call, /*allow_closed=*/true);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  if (self->session_ == nullptr) return Undefined(env);
+  if (absl::Status s = self->session_->DropBucket(*bucket); !s.ok()) return ThrowStatus(env, s);
+  return Undefined(env);
+}
+
+napi_value SessionObject::Get(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  absl::StatusOr<std::optional<std::string>> value = self->session_->Get(*bucket, *key);
+  if (!value.ok()) return ThrowStatus(env, value.status());
+  if (*value) {
+    if (absl::Status s = CheckResultBytes(*self->session_, (*value)->size(), "the value");
+        !s.ok()) {
+      return ThrowStatus(env, s);
+    }
+  }
+  return OptionalBytes(env, *value);
+}
+
+napi_value SessionObject::Set(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  WASIKV_READ_ARG(value, ReadBytes(env, call.arg(2), "value"));
+  if (absl::Status s = self->session_->Set(*bucket, *key, *value); !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  return Undefined(env);
+}
+
+napi_value SessionObject::Delete(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  absl::StatusOr<bool> deleted = self->session_->Delete(*bucket, *key);
+  if (!deleted.ok()) return ThrowStatus(env, deleted.status());
+  return MakeBool(env, *deleted);
+}
+
+napi_value SessionObject::Exists(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  absl::StatusOr<bool> exists = self->session_->Exists(*bucket, *key);
+  if (!exists.ok()) return ThrowStatus(env, exists.status());
+  return MakeBool(env, *exists);
+}
+
+napi_value SessionObject::ListKeys(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  std::optional<std::string> cursor;
+  if (!IsNullish(env, call.arg(1))) {
+    cursor = ReadString(env, call.arg(1), "cursor");
+    if (!cursor) return nullptr;
+  }
+  absl::StatusOr<Session::KeyPage> page = self->session_->ListKeys(*bucket, cursor);
+  if (!page.ok()) return ThrowStatus(env, page.status());
+  const uint64_t bytes = KeyListBytes(page->keys) + page->cursor.value_or("").size();
+  if (absl::Status s = CheckResultBytes(*self->session_, bytes, "the key list"); !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  return KeyPage(env, page->keys, page->cursor ? MakeString(env, *page->cursor) : Undefined(env));
+}
+
+napi_value SessionObject::ListKeysFrom(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  std::optional<uint64_t> cursor;
+  if (!IsNullish(env, call.arg(1))) {
+    cursor = ReadBigUint64(env, call.arg(1), "cursor");
+    if (!cursor) return nullptr;
+  }
+  absl::StatusOr<Session::OffsetKeyPage> page = self->session_->ListKeysFrom(*bucket, cursor);
+  if (!page.ok()) return ThrowStatus(env, page.status());
+  if (absl::Status s = CheckResultBytes(*self->session_, KeyListBytes(page->keys), "the key list");
+      !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  return KeyPage(env, page->keys,
+                 page->cursor ? MakeBigUint64(env, *page->cursor) : Undefined(env));
+}
+
+napi_value SessionObject::Increment(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  WASIKV_READ_ARG(delta, ReadBigInt64(env, call.arg(2), "delta"));
+  absl::StatusOr<int64_t> value = self->session_->Increment(*bucket, *key, *delta);
+  if (!value.ok()) return ThrowStatus(env, value.status());
+  return MakeBigInt64(env, *value);
+}
+
+// 0.2.0-draft's u64 increment over wasikv's s64 counters, with the checks
+// and messages of the core binding (adapter/src/store_imports.cc).
+napi_value SessionObject::IncrementUnsigned(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  WASIKV_READ_ARG(delta, ReadBigUint64(env, call.arg(2), "delta"));
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (*delta > static_cast<uint64_t>(kMax)) {
+    return ThrowStatus(
+        env, absl::OutOfRangeError(fmt::format(
+                 "increment delta {} is past {}, the largest wasikv counters hold", *delta, kMax)));
+  }
+  absl::StatusOr<int64_t> value =
+      self->session_->Increment(*bucket, *key, static_cast<int64_t>(*delta));
+  if (!value.ok()) return ThrowStatus(env, value.status());
+  if (*value < 0) {
+    return ThrowStatus(
+        env, absl::OutOfRangeError(fmt::format(
+                 "counter {} is now {}, which 0.2.0-draft's unsigned increment cannot return", *key,
+                 *value)));
+  }
+  return MakeBigUint64(env, static_cast<uint64_t>(*value));
+}
+
+napi_value SessionObject::NewCas(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
+  absl::StatusOr<Handle> cas = self->session_->NewCas(*bucket, *key);
+  if (!cas.ok()) return ThrowStatus(env, cas.status());
+  return MakeU32(env, *cas);
+}
+
+napi_value SessionObject::CasCurrent(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(cas, ReadU32(env, call.arg(0), "cas"));
+  absl::StatusOr<std::optional<std::string>> value = self->session_->CasCurrent(*cas);
+  if (!value.ok()) return ThrowStatus(env, value.status());
+  if (*value) {
+    if (absl::Status s = CheckResultBytes(*self->session_, (*value)->size(), "the value");
+        !s.ok()) {
+      return ThrowStatus(env, s);
+    }
+  }
+  return OptionalBytes(env, *value);
+}
+
+napi_value SessionObject::Swap(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(cas, ReadU32(env, call.arg(0), "cas"));
+  WASIKV_READ_ARG(value, ReadBytes(env, call.arg(1), "value"));
+  absl::StatusOr<Session::SwapOutcome> outcome = self->session_->Swap(*cas, *value);
+  if (!outcome.ok()) return ThrowStatus(env, outcome.status());
+  return outcome->swapped ? Undefined(env) : MakeU32(env, outcome->fresh_cas);
+}
+
+napi_value SessionObject::DropCas(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call, /*allow_closed=*/true);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(cas, ReadU32(env, call.arg(0), "cas"));
+  if (self->session_ == nullptr) return Undefined(env);
+  if (absl::Status s = self->session_->DropCas(*cas); !s.ok()) return ThrowStatus(env, s);
+  return Undefined(env);
+}
+
+napi_value SessionObject::GetMany(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(keys, ReadStringArray(env, call.arg(1), "keys"));
+  absl::StatusOr<std::vector<std::optional<std::string>>> values =
+      self->session_->GetMany(*bucket, *keys);
+  if (!values.ok()) return ThrowStatus(env, values.status());
+  // As the core binding counts it: 20-byte elements, and key and value of
+  // each one present.
+  uint64_t bytes = uint64_t{20} * keys->size();
+  for (size_t i = 0; i < keys->size(); ++i) {
+    if ((*values)[i]) bytes += (*keys)[i].size() + (*values)[i]->size();
+  }
+  if (absl::Status s = CheckResultBytes(*self->session_, bytes, "the get-many result"); !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  napi_value array = nullptr;
+  if (!NapiOk(env, napi_create_array_with_length(env, values->size(), &array))) return nullptr;
+  for (size_t i = 0; i < values->size(); ++i) {
+    napi_value element = OptionalBytes(env, (*values)[i]);
+    if (element == nullptr ||
+        !NapiOk(env, napi_set_element(env, array, static_cast<uint32_t>(i), element))) {
+      return nullptr;
+    }
+  }
+  return array;
+}
+
+napi_value SessionObject::SetMany(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(entries, ReadEntries(env, call.arg(1), "entries"));
+  if (absl::Status s = self->session_->SetMany(*bucket, *entries); !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  return Undefined(env);
+}
+
+napi_value SessionObject::DeleteMany(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
+  WASIKV_READ_ARG(keys, ReadStringArray(env, call.arg(1), "keys"));
+  if (absl::Status s = self->session_->DeleteMany(*bucket, *keys); !s.ok()) {
+    return ThrowStatus(env, s);
+  }
+  return Undefined(env);
+}
+
+napi_value SessionObject::OpenHandles(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call, /*allow_closed=*/true);
+  if (self == nullptr) return nullptr;
+  return MakeU32(env, self->session_ == nullptr ? 0 : self->session_->budget().in_use());
+}
+
+napi_value SessionObject::Close(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call, /*allow_closed=*/true);
+  if (self == nullptr) return nullptr;
+  self->session_.reset();
+  return Undefined(env);
+}
+
+#undef WASIKV_READ_ARG
+
+}  // namespace wasikv::adapter::node

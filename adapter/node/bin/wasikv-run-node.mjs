@@ -1,0 +1,325 @@
+#!/usr/bin/env node
+// wasikv-run for components on Node's V8: runs one export of a WebAssembly
+// component transpiled by jco, its wasi:keyvalue imports served by wasikvd.
+// `wasikv-run --runtime node ...` executes this script with its own
+// arguments; the flags, output and exit status are wasikv-run's
+// (adapter/run/run_args.cc): 0 ran and printed the results one per line,
+// 1 the component trapped, 2 usage, load or link error.
+//
+// The addon is $WASIKV_NODE_ADDON or the newest build/*/ one of this
+// checkout (lib/addon.mjs); transpiled components are cached in
+// $WASIKV_NODE_CACHE or <tmpdir>/wasikv-node-<uid>.
+
+const EXIT_OK = 0;
+const EXIT_TRAP = 1;
+const EXIT_USAGE = 2;
+
+const HELP = `wasikv-run --runtime node: runs a WebAssembly component on Node's V8 (jco),
+with wasi:keyvalue served by wasikvd.
+
+Usage: wasikv-run --runtime node [options] COMPONENT.wasm
+
+Calls one exported function of the component and prints its results, one per
+line. Exit status: 0 done, 1 the component trapped, 2 usage, load or link error.
+
+  --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)
+  --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]
+  --invoke EXPORT        function to call, by its WIT name (check-spin or
+                         check_spin; default run)
+  --arg N                integer argument to the export; repeat for each one
+  --default-bucket NAME  bucket the guest gets for open("") (default default)
+  --allow-bucket NAME    allow only these buckets (repeatable; default: any)
+  --deny-bucket NAME     never allow this bucket (repeatable)
+  --max-handles N        open handles one guest may hold (default 10000)
+  --max-call-alloc BYTES guest memory one call's results may take, k/m/g
+                         suffixes allowed (default 16m)
+  --list-keys-page-size N
+                         keys per list-keys page (default 1000)
+  --timeout-ms N         deadline of each server call (default 10000)
+  --runtime NAME         engine to run the guest on: node
+  --help                 print this text
+`;
+
+class UsageError extends Error {}
+
+const U32_MAX = 4294967295n;
+
+function badValue(flag, value, expected) {
+  return new UsageError(`--${flag}: invalid value '${value}', expected ${expected}`);
+}
+
+// A decimal integer from `min` to `max`, as std::from_chars reads it: an
+// optional '-', digits, nothing else.
+function parseInteger(flag, text, min, max, expected) {
+  if (!/^-?[0-9]+$/.test(text)) throw badValue(flag, text, expected);
+  const value = BigInt(text);
+  if (value < min || value > max) throw badValue(flag, text, expected);
+  return value;
+}
+
+function parseBytes(flag, text) {
+  const expected = 'bytes from 1 to 4g-1, e.g. 65536, 64k or 16m';
+  const multipliers = { k: 1n << 10n, m: 1n << 20n, g: 1n << 30n };
+  const suffix = text.slice(-1).toLowerCase();
+  const multiplier = multipliers[suffix] ?? 1n;
+  const digits = multiplier === 1n ? text : text.slice(0, -1);
+  if (!/^[0-9]+$/.test(digits)) throw badValue(flag, text, expected);
+  const bytes = BigInt(digits) * multiplier;
+  if (bytes < 1n || bytes > U32_MAX) throw badValue(flag, text, expected);
+  return Number(bytes);
+}
+
+const FLAGS = {
+  help: false,
+  endpoint: true,
+  token: true,
+  invoke: true,
+  arg: true,
+  'default-bucket': true,
+  'allow-bucket': true,
+  'deny-bucket': true,
+  'max-handles': true,
+  'max-call-alloc': true,
+  'list-keys-page-size': true,
+  'timeout-ms': true,
+  runtime: true,
+};
+
+function apply(name, value, out) {
+  const nonEmpty = (expected) => {
+    if (value === '') throw badValue(name, value, expected);
+    return value;
+  };
+  switch (name) {
+    case 'help':
+      out.help = true;
+      break;
+    case 'endpoint':
+      out.options.endpoint = nonEmpty('HOST:PORT');
+      break;
+    case 'token':
+      out.options.token = value;
+      break;
+    case 'invoke':
+      out.invoke = nonEmpty('the name of an exported function');
+      break;
+    case 'arg': {
+      const digits = value.startsWith('+') ? value.slice(1) : value;
+      const expected = 'a 64-bit integer';
+      if (!/^-?[0-9]+$/.test(digits)) throw badValue(name, value, expected);
+      out.args.push(parseInteger(name, digits, -(1n << 63n), (1n << 63n) - 1n, expected));
+      break;
+    }
+    case 'default-bucket':
+      out.options.defaultBucket = nonEmpty('a bucket name');
+      break;
+    case 'allow-bucket':
+      out.options.allowedBuckets.push(nonEmpty('a bucket name'));
+      break;
+    case 'deny-bucket':
+      out.options.deniedBuckets.push(nonEmpty('a bucket name'));
+      break;
+    case 'max-handles':
+      out.options.maxHandles = Number(
+        parseInteger(name, value, 1n, U32_MAX, 'an integer from 1 to 4294967295'),
+      );
+      break;
+    case 'max-call-alloc':
+      out.options.maxCallAllocationBytes = parseBytes(name, value);
+      break;
+    case 'list-keys-page-size':
+      out.options.listKeysPageSize = Number(
+        parseInteger(name, value, 1n, U32_MAX, 'an integer from 1 to 4294967295'),
+      );
+      break;
+    case 'timeout-ms':
+      out.options.timeoutMs = Number(
+        parseInteger(name, value, 1n, 86400000n, 'milliseconds from 1 to 86400000'),
+      );
+      break;
+    case 'runtime':
+      if (value !== 'node') {
+        throw new UsageError(
+          `--runtime: '${value}' is not available in wasikv-run-node.mjs; runtimes: node`,
+        );
+      }
+      break;
+  }
+}
+
+// The command line, as adapter/run/run_args.cc parses it.
+function parseArgs(argv, env) {
+  const out = {
+    help: false,
+    guestPath: undefined,
+    invoke: undefined,
+    args: [],
+    options: { allowedBuckets: [], deniedBuckets: [] },
+  };
+  if (env.WASIKV_ENDPOINT) out.options.endpoint = env.WASIKV_ENDPOINT;
+  if (env.WASIKV_TOKEN) out.options.token = env.WASIKV_TOKEN;
+  const positional = [];
+  for (let i = 0; i < argv.length; ++i) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      if (arg.length > 1 && arg.startsWith('-')) throw new UsageError(`unknown flag '${arg}'`);
+      positional.push(arg);
+      continue;
+    }
+    let name = arg.slice(2);
+    let value;
+    const equals = name.indexOf('=');
+    if (equals !== -1) {
+      value = name.slice(equals + 1);
+      name = name.slice(0, equals);
+    }
+    if (!Object.hasOwn(FLAGS, name)) throw new UsageError(`unknown flag '--${name}'`);
+    const takesValue = FLAGS[name];
+    if (!takesValue && value !== undefined) throw new UsageError(`--${name} takes no value`);
+    if (takesValue && value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+      value = argv[++i];
+    }
+    apply(name, value ?? '', out);
+  }
+  if (out.help) return out;
+  if (positional.length === 0) throw new UsageError('missing the component (COMPONENT.wasm)');
+  if (positional.length > 1) {
+    throw new UsageError(
+      `unexpected argument '${positional[1]}'; pass export arguments with --arg`,
+    );
+  }
+  out.guestPath = positional[0];
+  return out;
+}
+
+function fail(code, message) {
+  process.stderr.write(`wasikv-run: ${message}\n`);
+  return code;
+}
+
+// --arg values as the export's parameters want them (jco: s32 and smaller
+// are numbers, s64/u64 BigInts, bool a boolean).
+function convertArgs(name, signature, args) {
+  if (!signature) return args.map((n) => (BigInt(Number(n)) === n ? Number(n) : n));
+  if (signature.params.length !== args.length) {
+    throw new UsageError(
+      `'${name}' takes ${signature.params.length} argument(s), got ${args.length}`,
+    );
+  }
+  return args.map((n, i) => {
+    switch (signature.params[i]) {
+      case 'bigint':
+        return n;
+      case 'boolean':
+        return n !== 0n;
+      case 'number':
+        return Number(n);
+      default:
+        throw new UsageError(
+          `'${name}' argument ${i + 1} is a ${signature.params[i]}, which --arg cannot give`,
+        );
+    }
+  });
+}
+
+function resultLines(value) {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap(resultLines);
+  if (typeof value === 'boolean') return [value ? '1' : '0'];
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') {
+    return [String(value)];
+  }
+  return [JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))];
+}
+
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function run(parsed) {
+  // Imported here so that --help and usage errors work without node_modules.
+  let loadComponent;
+  let jsName;
+  try {
+    ({ loadComponent, jsName } = await import('../lib/run_component.mjs'));
+  } catch (error) {
+    return fail(EXIT_USAGE, messageOf(error));
+  }
+  let component;
+  try {
+    component = await loadComponent(parsed.guestPath, parsed.options);
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) {
+      return fail(EXIT_TRAP, `trap while loading ${parsed.guestPath}: ${messageOf(error)}`);
+    }
+    return fail(EXIT_USAGE, `${parsed.guestPath}: ${messageOf(error)}`);
+  }
+  try {
+    const witName = parsed.invoke ?? 'run';
+    const name = jsName(witName);
+    const fn = component.exports[name];
+    if (typeof fn !== 'function') {
+      const functions = Object.keys(component.exports).filter(
+        (key) => typeof component.exports[key] === 'function',
+      );
+      const list = functions.length === 0 ? '(no function exports)' : functions.join(', ');
+      return fail(
+        EXIT_USAGE,
+        parsed.invoke
+          ? `${parsed.guestPath} exports no function '${witName}'; function exports: ${list}`
+          : `${parsed.guestPath} exports no run; choose one with --invoke: ${list}`,
+      );
+    }
+    let args;
+    try {
+      args = convertArgs(witName, component.functions[name], parsed.args);
+    } catch (error) {
+      return fail(EXIT_USAGE, messageOf(error));
+    }
+    let result;
+    try {
+      result = fn(...args);
+    } catch (error) {
+      return fail(EXIT_TRAP, `trap in '${witName}': ${messageOf(error)}`);
+    }
+    const lines = resultLines(result);
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    return EXIT_OK;
+  } finally {
+    component.close();
+  }
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    fail(EXIT_USAGE, error.message);
+    return fail(EXIT_USAGE, "see 'wasikv-run --help'");
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  return run(parsed);
+}
+
+// Exit explicitly: the WASI shim and gRPC may keep the process alive.
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`wasikv-run: ${error?.stack ?? error}\n`);
+    process.exit(EXIT_USAGE);
+  },
+);
