@@ -1,17 +1,13 @@
 #include "wasikv/adapter/watch_delivery.h"
 
-#include <deque>
+#include <optional>
 #include <utility>
 
 #include "abi_call.h"
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 #include "seed_state.h"
 #include "wasikv/internal/status_macros.h"
 #include "wasikv/internal/status_text.h"
-#include "wasikv/watch.h"
 
 namespace wasikv::adapter {
 namespace {
@@ -44,112 +40,26 @@ std::optional<Handlers> FindHandlers(const GuestInstance& guest) {
 }  // namespace
 
 struct WatchDelivery::State {
-  // One bucket's subscription. `paused` and `resume_revision` are shared
-  // with the subscription's callback thread (under State::mu).
-  struct Stream {
-    std::unique_ptr<WatchSubscription> subscription;
-    bool paused = false;
-    uint64_t resume_revision = 0;  // the first revision not queued, once paused
-    bool closing = false;          // its end is ours, not news
-  };
-  struct Queued {
-    std::string bucket;
-    WatchEvent event;
-  };
-
   GuestInstance* guest = nullptr;
   Handlers handlers;
-  WatchDeliveryOptions options;
+  std::unique_ptr<WatchFeed> feed;
 
-  mutable absl::Mutex mu;
-  std::deque<Queued> queue ABSL_GUARDED_BY(mu);
-  absl::Status ended ABSL_GUARDED_BY(mu);  // the first subscription that ended on its own
-  // Owned by the guest's thread; the Stream objects' flags are under mu.
-  absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams;
-
-  absl::Status Subscribe(const std::string& bucket, const std::shared_ptr<Stream>& stream,
-                         uint64_t start_revision);
-  void OnBatch(const std::string& bucket, Stream& stream, const WatchBatch& batch);
-  void Resume();
-  absl::Status DeliverOne(const Queued& queued);
+  absl::Status DeliverOne(const FeedEvent& change);
 };
 
-absl::Status WatchDelivery::State::Subscribe(const std::string& bucket,
-                                             const std::shared_ptr<Stream>& stream,
-                                             uint64_t start_revision) {
-  WatchOptions watch;
-  watch.bucket = bucket;
-  watch.start_revision = start_revision;
-  WatchHandler handler;
-  std::weak_ptr<Stream> weak = stream;
-  handler.on_batch = [this, bucket, weak](const WatchBatch& batch) {
-    if (std::shared_ptr<Stream> live = weak.lock()) OnBatch(bucket, *live, batch);
-  };
-  handler.on_end = [this, bucket, weak](const absl::Status& status) {
-    std::shared_ptr<Stream> live = weak.lock();
-    absl::MutexLock lock(&mu);
-    if (live == nullptr || live->closing || !ended.ok()) return;
-    ended = absl::Status(status.code(),
-                         fmt::format("watch of bucket '{}' ended: {}", bucket, MessageOf(status)));
-  };
-  ASSIGN_OR_RETURN(stream->subscription,
-                   guest->core().session().host().client().Watch(watch, std::move(handler)));
-  return absl::OkStatus();
-}
-
-void WatchDelivery::State::OnBatch(const std::string& bucket, Stream& stream,
-                                   const WatchBatch& batch) {
-  absl::MutexLock lock(&mu);
-  if (stream.paused || batch.events.empty()) return;
-  if (queue.size() + batch.events.size() > options.max_queued_events && !queue.empty()) {
-    // Keep whole batches (one commit each); read this one again later.
-    stream.paused = true;
-    stream.resume_revision = batch.events.front().revision;
-    return;
-  }
-  for (const WatchEvent& event : batch.events) {
-    // wasi:keyvalue has no event for a deleted bucket; its keys' deletes
-    // are not sent one by one either, so the guest learns of it by reading.
-    if (event.type == WatchEvent::Type::kBucketDeleted) continue;
-    queue.push_back({bucket, event});
-  }
-}
-
-void WatchDelivery::State::Resume() {
-  for (auto& [bucket, stream] : streams) {
-    uint64_t resume_revision = 0;
-    {
-      absl::MutexLock lock(&mu);
-      if (!stream->paused || queue.size() > options.max_queued_events / 2) continue;
-      resume_revision = stream->resume_revision;
-      stream->closing = true;
-    }
-    // Destroying the old subscription waits for its callbacks; then a new
-    // one replays from the first event the old one dropped.
-    stream->subscription.reset();
-    auto fresh = std::make_shared<Stream>();
-    absl::Status status = Subscribe(bucket, fresh, resume_revision);
-    if (!status.ok()) {
-      absl::MutexLock lock(&mu);
-      if (ended.ok()) ended = status;
-      continue;
-    }
-    stream = std::move(fresh);
-  }
-}
-
-absl::Status WatchDelivery::State::DeliverOne(const Queued& queued) {
+// Lowers the event as the handler's parameters and calls it.
+absl::Status WatchDelivery::State::DeliverOne(const FeedEvent& change) {
   Session& session = guest->core().session();
   AbiCall call(guest->core().memory(), session.host().options().max_call_allocation_bytes);
-  const bool is_set = queued.event.type == WatchEvent::Type::kSet;
-  ASSIGN_OR_RETURN(Handle bucket, session.OpenResolved(queued.bucket));
-  ASSIGN_OR_RETURN(GuestSlice key, call.LowerBytes(queued.event.key));
+  const bool is_set = change.event.type == WatchEvent::Type::kSet;
+  ASSIGN_OR_RETURN(Handle bucket, session.OpenResolved(change.bucket));
+  ASSIGN_OR_RETURN(GuestSlice key, call.LowerBytes(change.event.key));
   std::vector<int64_t> args = {bucket, key.ptr, key.len};
   if (is_set && handlers.seed) {
-    ASSIGN_OR_RETURN(Handle value, guest->core().seed().incoming.Insert({queued.event.value}));
+    ASSIGN_OR_RETURN(Handle value, guest->core().seed().incoming.Insert({change.event.value}));
     args.push_back(value);
   } else if (is_set) {
-    ASSIGN_OR_RETURN(GuestSlice value, call.LowerBytes(queued.event.value));
+    ASSIGN_OR_RETURN(GuestSlice value, call.LowerBytes(change.event.value));
     args.push_back(value.ptr);
     args.push_back(value.len);
   }
@@ -167,90 +77,32 @@ absl::StatusOr<std::unique_ptr<WatchDelivery>> WatchDelivery::Create(GuestInstan
   auto state = std::make_unique<State>();
   state->guest = &guest;
   state->handlers = std::move(*handlers);
-  state->options = std::move(options);
-  std::unique_ptr<WatchDelivery> delivery(new WatchDelivery(std::move(state)));
-  for (const std::string& bucket : delivery->state_->options.buckets) {
-    RETURN_IF_ERROR(delivery->Watch(bucket));
-  }
-  if (delivery->state_->options.watch_opened_buckets) {
-    WatchDelivery* self = delivery.get();
-    guest.core().session().set_open_observer([self](const std::string& bucket, uint64_t revision) {
-      // A failure here must not fail the guest's open; it surfaces
-      // from the next Deliver.
-      absl::Status status = self->Watch(bucket, revision + 1);
-      if (!status.ok()) {
-        absl::MutexLock lock(&self->state_->mu);
-        if (self->state_->ended.ok()) self->state_->ended = status;
-      }
-    });
-  }
-  return delivery;
+  ASSIGN_OR_RETURN(state->feed, WatchFeed::Create(guest.core().session(), std::move(options)));
+  return std::unique_ptr<WatchDelivery>(new WatchDelivery(std::move(state)));
 }
 
 WatchDelivery::WatchDelivery(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
-WatchDelivery::~WatchDelivery() {
-  state_->guest->core().session().set_open_observer(nullptr);
-  for (auto& [bucket, stream] : state_->streams) {
-    {
-      absl::MutexLock lock(&state_->mu);
-      stream->closing = true;
-    }
-    stream->subscription.reset();
-  }
-}
+WatchDelivery::~WatchDelivery() = default;
 
 absl::Status WatchDelivery::Watch(const std::string& bucket, uint64_t start_revision) {
-  if (state_->streams.contains(bucket)) return absl::OkStatus();
-  auto stream = std::make_shared<State::Stream>();
-  RETURN_IF_ERROR(state_->Subscribe(bucket, stream, start_revision));
-  // A "from now" subscription counts from when the server accepted it.
-  if (start_revision == 0) {
-    RETURN_IF_ERROR(stream->subscription->WaitUntilStarted(std::chrono::seconds(30)));
-  }
-  state_->streams.emplace(bucket, std::move(stream));
-  return absl::OkStatus();
+  return state_->feed->Watch(bucket, start_revision);
 }
 
 absl::StatusOr<size_t> WatchDelivery::Deliver(std::chrono::milliseconds wait, size_t max_events) {
-  State& state = *state_;
-  size_t delivered = 0;
-  {
-    absl::MutexLock lock(&state.mu);
-    auto ready = [&state]() ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
-      return !state.queue.empty() || !state.ended.ok();
-    };
-    state.mu.AwaitWithTimeout(absl::Condition(&ready), absl::FromChrono(wait));
-  }
-  while (delivered < max_events) {
-    State::Queued next;
-    {
-      absl::MutexLock lock(&state.mu);
-      if (state.queue.empty()) {
-        if (!state.ended.ok()) return state.ended;
-        break;
-      }
-      next = std::move(state.queue.front());
-      state.queue.pop_front();
+  ASSIGN_OR_RETURN(std::vector<FeedEvent> changes, state_->feed->Take(wait, max_events));
+  for (const FeedEvent& change : changes) {
+    absl::Status status = state_->DeliverOne(change);
+    if (status.ok()) continue;
+    if (status.code() == absl::StatusCode::kAborted || IsGuestTrap(status)) {
+      return absl::AbortedError(fmt::format("watch handler for '{}' in bucket '{}': {}",
+                                            change.event.key, change.bucket, MessageOf(status)));
     }
-    absl::Status status = state.DeliverOne(next);
-    if (!status.ok()) {
-      if (status.code() == absl::StatusCode::kAborted || IsGuestTrap(status)) {
-        return absl::AbortedError(fmt::format("watch handler for '{}' in bucket '{}': {}",
-                                              next.event.key, next.bucket, MessageOf(status)));
-      }
-      return status;
-    }
-    ++delivered;
+    return status;
   }
-  state.Resume();
-  return delivered;
+  return changes.size();
 }
 
-std::vector<std::string> WatchDelivery::watched() const {
-  std::vector<std::string> names;
-  for (const auto& [bucket, stream] : state_->streams) names.push_back(bucket);
-  return names;
-}
+std::vector<std::string> WatchDelivery::watched() const { return state_->feed->watched(); }
 
 }  // namespace wasikv::adapter

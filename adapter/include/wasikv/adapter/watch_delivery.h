@@ -23,24 +23,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "wasikv/adapter/guest_instance.h"
+#include "wasikv/adapter/watch_feed.h"
 
 namespace wasikv::adapter {
 
-struct WatchDeliveryOptions {
-  // Watched from the start (from the store's current revision on), besides
-  // the buckets the guest opens.
-  std::vector<std::string> buckets;
-  // Watch each bucket the guest opens, from the revision its open saw.
-  bool watch_opened_buckets = true;
-  // Events waiting for the guest. Past it the host stops reading that
-  // bucket's stream and resumes it from the first event it did not keep
-  // once the guest catches up: memory stays bounded and nothing is lost.
-  size_t max_queued_events = 10000;
-};
+// Which buckets are watched and how many events may wait (see WatchFeed).
+using WatchDeliveryOptions = WatchFeedOptions;
 
-// Borrows the guest, which must outlive it; the guest's session observes
-// opens for it until it is destroyed. Deliver runs on the guest's thread;
-// the subscriptions' own threads only queue events. Not otherwise
+// Borrows the guest, which must outlive it; a WatchFeed on the guest's
+// session supplies the events. Deliver runs on the guest's thread. Not
 // thread-safe.
 class WatchDelivery {
  public:
