@@ -220,17 +220,9 @@ absl::Status Increment(CoreGuest& guest, Args args, Results) {
   RETURN_IF_ERROR(call.CheckArea(ret, 16, 8, "increment's return area"));
   return WithSeedResult(guest, call, ret, 8, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::string key, call.ReadString(ArgSlice(args, 1), "key"));
-    if (args[3] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return absl::OutOfRangeError(fmt::format(
-          "increment delta {} is past the signed 64-bit range of wasikv counters", args[3]));
-    }
-    ASSIGN_OR_RETURN(int64_t value, guest.session().Increment(ArgU32(args, 0), key,
-                                                              static_cast<int64_t>(args[3])));
-    if (value < 0) {
-      return absl::OutOfRangeError(
-          fmt::format("counter '{}' is {}, which an unsigned increment cannot return", key, value));
-    }
-    call.Store64(ret, 8, static_cast<uint64_t>(value));
+    ASSIGN_OR_RETURN(uint64_t value,
+                     guest.session().IncrementUnsigned(ArgU32(args, 0), key, args[3]));
+    call.Store64(ret, 8, value);
     return absl::OkStatus();
   });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <utility>
 
 #include "fmt/format.h"
@@ -222,6 +223,21 @@ absl::StatusOr<int64_t> Session::Increment(Handle bucket, std::string_view key, 
       Annotate(host_->client().Increment(open->name, key, delta, host_->options().call),
                fmt::format("increment {} in bucket '{}' by {}", Quote(key), open->name, delta)));
   return result.value;
+}
+
+absl::StatusOr<uint64_t> Session::IncrementUnsigned(Handle bucket, std::string_view key,
+                                                    uint64_t delta) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (delta > static_cast<uint64_t>(kMax)) {
+    return absl::OutOfRangeError(fmt::format(
+        "increment delta {} is past {}, the largest wasikv counters hold", delta, kMax));
+  }
+  ASSIGN_OR_RETURN(int64_t value, Increment(bucket, key, static_cast<int64_t>(delta)));
+  if (value < 0) {
+    return absl::OutOfRangeError(fmt::format(
+        "counter {} is now {}, which an unsigned increment cannot return", Quote(key), value));
+  }
+  return static_cast<uint64_t>(value);
 }
 
 absl::StatusOr<bool> Session::CompareAndSwapDecimal(Handle bucket, std::string_view key,

@@ -160,19 +160,16 @@ absl::Status Increment(CoreGuest& guest, Args args, Results) {
   RETURN_IF_ERROR(call.CheckArea(ret, 24, 8, "increment's return area"));
   return WithResult(call, ret, 8, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::string key, call.ReadString(ArgSlice(args, 1), "key"));
-    if (kUnsigned && args[3] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return absl::OutOfRangeError(
-          fmt::format("increment delta {} is past {}, the largest wasikv counters hold", args[3],
-                      std::numeric_limits<int64_t>::max()));
+    uint64_t value = 0;
+    if (kUnsigned) {
+      ASSIGN_OR_RETURN(value, guest.session().IncrementUnsigned(ArgU32(args, 0), key, args[3]));
+    } else {
+      ASSIGN_OR_RETURN(
+          int64_t signed_value,
+          guest.session().Increment(ArgU32(args, 0), key, static_cast<int64_t>(args[3])));
+      value = static_cast<uint64_t>(signed_value);
     }
-    ASSIGN_OR_RETURN(int64_t value, guest.session().Increment(ArgU32(args, 0), key,
-                                                              static_cast<int64_t>(args[3])));
-    if (kUnsigned && value < 0) {
-      return absl::OutOfRangeError(
-          fmt::format("counter {} is now {}, which 0.2.0-draft's unsigned increment cannot return",
-                      key, value));
-    }
-    call.Store64(ret, 8, static_cast<uint64_t>(value));
+    call.Store64(ret, 8, value);
     return absl::OkStatus();
   });
 }

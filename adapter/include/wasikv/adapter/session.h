@@ -144,6 +144,9 @@ class Session {
   // Counters are decimal ASCII. A value that is not a decimal integer, or a
   // result past int64, is an error, never a wrap.
   absl::StatusOr<int64_t> Increment(Handle bucket, std::string_view key, int64_t delta);
+  // 0.2.0-draft's and seed 001's u64 increment over wasikv's s64 counters:
+  // a delta past 2^63-1, or a result below zero, is OUT_OF_RANGE.
+  absl::StatusOr<uint64_t> IncrementUnsigned(Handle bucket, std::string_view key, uint64_t delta);
   // The seed world's compare-and-swap on decimal counters: true if the value
   // was `expected` and is now `desired`. A missing key is an error.
   absl::StatusOr<bool> CompareAndSwapDecimal(Handle bucket, std::string_view key, uint64_t expected,
