@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -48,6 +49,22 @@ std::string ReadLine(int fd, std::chrono::steady_clock::time_point deadline) {
   }
   if (!line.empty() && line.back() == '\n') line.pop_back();
   return line;
+}
+
+// Waits up to `timeout` for `pid` to exit and reaps it: its ExitCode, or
+// nullopt on timeout.
+std::optional<int> WaitForPid(pid_t pid, std::chrono::milliseconds timeout) {
+  // A pidfd becomes readable when the process exits: no polling loop.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(std::max<int64_t>(timeout.count(), 0)));
+    close(pidfd);
+    if (ready <= 0) return std::nullopt;
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return std::nullopt;
+  return ExitCode(status);
 }
 
 }  // namespace
@@ -102,18 +119,9 @@ std::optional<int> ServerProcess::StopWith(int signal, std::chrono::milliseconds
 }
 
 std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds timeout) {
-  // A pidfd becomes readable when the process exits: no polling loop.
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  if (pidfd >= 0) {
-    pollfd p{pidfd, POLLIN, 0};
-    int ready = poll(&p, 1, static_cast<int>(timeout.count()));
-    close(pidfd);
-    if (ready <= 0) return std::nullopt;
-  }
-  int status = 0;
-  if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exited_ = true;
-  return ExitCode(status);
+  std::optional<int> code = WaitForPid(pid_, timeout);
+  exited_ = code.has_value();
+  return code;
 }
 
 CommandResult RunWasikvd(const std::vector<std::string>& args) {
@@ -144,6 +152,78 @@ CommandResult RunCommand(const std::vector<std::string>& command) {
   waitpid(pid, &status, 0);
   result.exit_code = ExitCode(status);
   return result;
+}
+
+absl::StatusOr<std::unique_ptr<RunningCommand>> StartCommand(
+    const std::vector<std::string>& command) {
+  std::vector<std::string> args = command;
+  std::vector<char*> argv = Argv(args);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(out[0]);
+    close(out[1]);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    // As for the server: the command dies with the test.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) _exit(127);
+    dup2(out[1], 1);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  return std::unique_ptr<RunningCommand>(new RunningCommand(pid, out[0]));
+}
+
+RunningCommand::~RunningCommand() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    WaitForPid(pid_, std::chrono::seconds(30));
+  }
+  if (stdout_fd_ >= 0) close(stdout_fd_);
+}
+
+bool RunningCommand::ReadMore(std::chrono::steady_clock::time_point deadline) {
+  if (stdout_fd_ < 0) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  pollfd p{stdout_fd_, POLLIN, 0};
+  if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buffer[4096];
+  const ssize_t n = read(stdout_fd_, buffer, sizeof buffer);
+  if (n <= 0) {
+    close(stdout_fd_);
+    stdout_fd_ = -1;
+    return false;
+  }
+  output_.append(buffer, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<std::string> RunningCommand::ReadLine(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t end;
+  while ((end = output_.find('\n', line_start_)) == std::string::npos) {
+    if (!ReadMore(deadline)) return std::nullopt;
+  }
+  std::string line = output_.substr(line_start_, end - line_start_);
+  line_start_ = end + 1;
+  return line;
+}
+
+std::optional<CommandResult> RunningCommand::Wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ReadMore(deadline)) {
+  }
+  if (stdout_fd_ >= 0) return std::nullopt;  // the deadline, not the end
+  std::optional<int> code = WaitForPid(pid_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 deadline - std::chrono::steady_clock::now()));
+  if (!code) return std::nullopt;
+  exited_ = true;
+  return CommandResult{*code, output_};
 }
 
 }  // namespace wasikv::testing

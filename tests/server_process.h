@@ -66,6 +66,44 @@ CommandResult RunWasikvd(const std::vector<std::string>& args);
 // Runs `command` (argv[0] is the program's path) the same way.
 CommandResult RunCommand(const std::vector<std::string>& command);
 
+// A command running in the background (StartCommand), for a test that talks
+// to it while it runs: its stdout is read as it comes, line by line, so the
+// test waits for what the command says instead of sleeping. Its stderr is
+// the test's. Killed when destroyed if it still runs, and when the test
+// process dies. Used by one thread.
+class RunningCommand {
+ public:
+  RunningCommand(const RunningCommand&) = delete;
+  RunningCommand& operator=(const RunningCommand&) = delete;
+  ~RunningCommand();
+
+  // The next line of stdout without its newline; nullopt if stdout ended or
+  // `timeout` passed first.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for stdout to end and the command to exit: its
+  // exit code (128+signal if killed) and all of its stdout, the lines
+  // ReadLine returned included. nullopt on timeout.
+  std::optional<CommandResult> Wait(std::chrono::milliseconds timeout);
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<RunningCommand>> StartCommand(
+      const std::vector<std::string>& command);
+  RunningCommand(pid_t pid, int stdout_fd) : pid_(pid), stdout_fd_(stdout_fd) {}
+  // Appends what stdout has to output_, waiting until `deadline`; false at
+  // its end or the deadline.
+  bool ReadMore(std::chrono::steady_clock::time_point deadline);
+
+  pid_t pid_;
+  int stdout_fd_;  // -1 once stdout ended
+  std::string output_;
+  size_t line_start_ = 0;  // output_ before it was returned by ReadLine
+  bool exited_ = false;
+};
+
+// Starts `command` (argv[0] is the program's path).
+absl::StatusOr<std::unique_ptr<RunningCommand>> StartCommand(
+    const std::vector<std::string>& command);
+
 }  // namespace wasikv::testing
 
 #endif  // WASIKV_TESTS_SERVER_PROCESS_H_

@@ -32,6 +32,10 @@ enum class Flag {
   kMaxCallAlloc,
   kListKeysPageSize,
   kTimeoutMs,
+  kWatchEvents,
+  kWatchBucket,
+  kWatchTimeoutMs,
+  kThenInvoke,
   kRuntime,
 };
 
@@ -54,6 +58,10 @@ constexpr FlagSpec kFlags[] = {
     {"max-call-alloc", Flag::kMaxCallAlloc, true},
     {"list-keys-page-size", Flag::kListKeysPageSize, true},
     {"timeout-ms", Flag::kTimeoutMs, true},
+    {"watch-events", Flag::kWatchEvents, true},
+    {"watch-bucket", Flag::kWatchBucket, true},
+    {"watch-timeout-ms", Flag::kWatchTimeoutMs, true},
+    {"then-invoke", Flag::kThenInvoke, true},
     {"runtime", Flag::kRuntime, true},
 };
 
@@ -173,6 +181,28 @@ absl::Status Apply(Flag flag, std::string_view name, const std::string& value, R
       out.host.call.deadline = std::chrono::milliseconds(*n);
       return absl::OkStatus();
     }
+    case Flag::kWatchEvents: {
+      absl::StatusOr<uint32_t> n = ParseNumber<uint32_t>(
+          name, value, 1, std::numeric_limits<uint32_t>::max(), "an integer from 1 to 4294967295");
+      if (!n.ok()) return n.status();
+      out.watch_events = *n;
+      return absl::OkStatus();
+    }
+    case Flag::kWatchBucket:
+      if (value.empty()) return BadValue(name, value, "a bucket name");
+      out.watch_buckets.push_back(value);
+      return absl::OkStatus();
+    case Flag::kWatchTimeoutMs: {
+      absl::StatusOr<int64_t> n =
+          ParseNumber<int64_t>(name, value, 1, 24 * 3600 * 1000, "milliseconds from 1 to 86400000");
+      if (!n.ok()) return n.status();
+      out.watch_timeout = std::chrono::milliseconds(*n);
+      return absl::OkStatus();
+    }
+    case Flag::kThenInvoke:
+      if (value.empty()) return BadValue(name, value, "the name of an exported function");
+      out.then_invoke = value;
+      return absl::OkStatus();
     case Flag::kRuntime:
       for (std::string_view runtime : kRuntimes) {
         if (value == runtime) {
@@ -198,6 +228,7 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
     out.client.bearer_token = token;
   }
   std::vector<std::string> positional;
+  bool watch_timeout_given = false;
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
     if (arg == "--") {
@@ -238,8 +269,15 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
       value = argv[++i];
     }
     if (absl::Status s = Apply(spec->flag, name, value.value_or(""), out); !s.ok()) return s;
+    watch_timeout_given = watch_timeout_given || spec->flag == Flag::kWatchTimeoutMs;
   }
   if (out.help) return out;
+  if (out.watch_events == 0 && !out.watch_buckets.empty()) {
+    return absl::InvalidArgumentError("--watch-bucket needs --watch-events");
+  }
+  if (out.watch_events == 0 && watch_timeout_given) {
+    return absl::InvalidArgumentError("--watch-timeout-ms needs --watch-events");
+  }
   if (positional.empty()) {
     return absl::InvalidArgumentError("missing the guest module (GUEST.wasm)");
   }
@@ -259,8 +297,8 @@ std::string RunHelp() {
       "Usage: wasikv-run [options] GUEST.wasm\n"
       "\n"
       "Calls one exported function of the guest and prints its results, one decimal\n"
-      "integer per line. Exit status: 0 done, 1 the guest trapped, 2 usage, load or\n"
-      "link error.\n"
+      "integer per line. Exit status: 0 done, 1 the guest trapped (or watch delivery\n"
+      "failed or timed out), 2 usage, load or link error.\n"
       "\n"
       "  --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)\n"
       "  --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]\n"
@@ -277,6 +315,13 @@ std::string RunHelp() {
       "  --list-keys-page-size N\n"
       "                         keys per list-keys page (default 1000)\n"
       "  --timeout-ms N         deadline of each server call (default 10000)\n"
+      "  --watch-events N       after --invoke's results are printed, deliver changes\n"
+      "                         to the buckets the guest opened to its exported\n"
+      "                         wasi:keyvalue/watcher until N have been delivered\n"
+      "  --watch-bucket NAME    also watch this bucket, from the start (repeatable)\n"
+      "  --watch-timeout-ms N   give up on --watch-events after N ms, exit 1\n"
+      "                         (default 30000)\n"
+      "  --then-invoke EXPORT   after that, call this function and print its results\n"
       "  --runtime NAME         engine to run the guest on: {} (default wabt;\n"
       "                         node runs components through jco, see adapter/node/)\n"
       "  --help                 print this text\n",

@@ -5,6 +5,7 @@
 #ifndef WASIKV_ADAPTER_RUN_RUN_ARGS_H_
 #define WASIKV_ADAPTER_RUN_RUN_ARGS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -25,12 +26,21 @@ struct RunArgs {
   // nullopt: "_start" if exported, else "run".
   std::optional<std::string> invoke;
   std::vector<int64_t> args;
+  // --watch-events: after `invoke` returns and its results are out, deliver
+  // watch events to the guest's handlers until this many have been (0: no
+  // watch phase), giving up after `watch_timeout`.
+  uint32_t watch_events = 0;
+  std::vector<std::string> watch_buckets;  // watched from the start, besides opened ones
+  std::chrono::milliseconds watch_timeout{30000};
+  // Called, and its results printed, after the watch phase.
+  std::optional<std::string> then_invoke;
   ClientOptions client;
   HostOptions host;
 };
 
 // INVALID_ARGUMENT naming the flag for an unknown flag, a missing value, a
-// bad number or runtime, or a missing or extra guest path. `getenv` reads
+// bad number or runtime, a watch flag without --watch-events, or a missing
+// or extra guest path. `getenv` reads
 // WASIKV_ENDPOINT and WASIKV_TOKEN (flags win; empty variables are unset).
 absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
                                      const std::function<const char*(const char*)>& getenv);

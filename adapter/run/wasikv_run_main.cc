@@ -1,9 +1,12 @@
 // wasikv-run: runs one export of a WebAssembly core module (on wabt) or of
 // a component (--runtime node: on Node's V8, through adapter/node/), its
-// wasi:keyvalue imports served by wasikvd. See `wasikv-run --help`.
+// wasi:keyvalue imports served by wasikvd; with --watch-events, then
+// delivers watch events to the guest's handlers (WatchDelivery) and may call
+// a second export. See `wasikv-run --help`.
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +19,7 @@
 #include "fmt/format.h"
 #include "wasikv/adapter/host.h"
 #include "wasikv/adapter/wabt_guest.h"
+#include "wasikv/adapter/watch_delivery.h"
 #include "wasikv/internal/status_text.h"
 
 namespace {
@@ -47,8 +51,49 @@ std::string_view TrapMessage(const absl::Status& status) {
   return message;
 }
 
+// Calls `export_name` and prints its results, one per line, flushed (so a
+// reader of the pipe sees them before any watch phase).
+int InvokeAndPrint(wasikv::adapter::GuestInstance& guest, const std::string& export_name,
+                   const std::vector<int64_t>& args) {
+  absl::StatusOr<std::vector<int64_t>> results = guest.Invoke(export_name, args);
+  if (!results.ok()) {
+    if (results.status().code() == absl::StatusCode::kAborted) {
+      return Fail(kTrap,
+                  fmt::format("trap in '{}': {}", export_name, TrapMessage(results.status())));
+    }
+    return Fail(kUsage, std::string(results.status().message()));
+  }
+  for (int64_t result : *results) std::printf("%lld\n", static_cast<long long>(result));
+  if (std::fflush(stdout) != 0) return Fail(kUsage, "writing standard output failed");
+  return kOk;
+}
+
+// --watch-events: delivers until the guest's handlers have taken that many.
+int DeliverWatchEvents(wasikv::adapter::WatchDelivery& delivery,
+                       const wasikv::adapter::RunArgs& args) {
+  const auto deadline = std::chrono::steady_clock::now() + args.watch_timeout;
+  uint32_t delivered = 0;
+  while (delivered < args.watch_events) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Fail(kTrap,
+                  fmt::format("watch: {} of {} events delivered in {} ms (--watch-timeout-ms)",
+                              delivered, args.watch_events, args.watch_timeout.count()));
+    }
+    absl::StatusOr<size_t> step = delivery.Deliver(left, args.watch_events - delivered);
+    if (!step.ok()) {
+      return Fail(kTrap, fmt::format("watch: delivery failed after {} of {} events: {}", delivered,
+                                     args.watch_events, MessageOf(step.status())));
+    }
+    delivered += static_cast<uint32_t>(*step);
+  }
+  return kOk;
+}
+
 int Run(const wasikv::adapter::RunArgs& args) {
   using wasikv::adapter::WabtGuest;
+  using wasikv::adapter::WatchDelivery;
   absl::StatusOr<std::shared_ptr<wasikv::adapter::Host>> host =
       wasikv::adapter::Host::Create(args.client, args.host);
   if (!host.ok()) return Fail(kUsage, std::string(host.status().message()));
@@ -81,16 +126,31 @@ int Run(const wasikv::adapter::RunArgs& args) {
                                             : fmt::format("{}", fmt::join(exports, ", "))));
   }
 
-  absl::StatusOr<std::vector<int64_t>> results = (*guest)->Invoke(export_name, args.args);
-  if (!results.ok()) {
-    if (results.status().code() == absl::StatusCode::kAborted) {
-      return Fail(kTrap,
-                  fmt::format("trap in '{}': {}", export_name, TrapMessage(results.status())));
-    }
-    return Fail(kUsage, std::string(results.status().message()));
+  if (args.then_invoke && !(*guest)->HasExport(*args.then_invoke)) {
+    return Fail(kUsage, fmt::format("{} exports no function '{}' (--then-invoke); function "
+                                    "exports: {}",
+                                    args.guest_path, *args.then_invoke,
+                                    fmt::join((*guest)->FunctionExports(), ", ")));
   }
-  for (int64_t result : *results) std::printf("%lld\n", static_cast<long long>(result));
-  if (std::fflush(stdout) != 0) return Fail(kUsage, "writing standard output failed");
+  // Watching starts before the guest runs, so no bucket it opens is missed.
+  std::unique_ptr<WatchDelivery> delivery;
+  if (args.watch_events > 0) {
+    wasikv::adapter::WatchDeliveryOptions options;
+    options.buckets = args.watch_buckets;
+    absl::StatusOr<std::unique_ptr<WatchDelivery>> created =
+        WatchDelivery::Create(**guest, std::move(options));
+    if (!created.ok()) {
+      return Fail(kUsage, fmt::format("{}: --watch-events: {}", args.guest_path,
+                                      MessageOf(created.status())));
+    }
+    delivery = *std::move(created);
+  }
+
+  if (int code = InvokeAndPrint(**guest, export_name, args.args); code != kOk) return code;
+  if (delivery != nullptr) {
+    if (int code = DeliverWatchEvents(*delivery, args); code != kOk) return code;
+  }
+  if (args.then_invoke) return InvokeAndPrint(**guest, *args.then_invoke, {});
   return kOk;
 }
 

@@ -1,5 +1,7 @@
 // wasikv-run, the binary: a guest module on wabt against a real server, its
-// output and exit codes (0 ran, 1 trapped, 2 could not run).
+// output and exit codes (0 ran, 1 trapped, 2 could not run), and its watch
+// phase (--watch-events).
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -7,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/adapter/guest_loader.h"
 #include "tests/adapter/test_server.h"
+#include "tests/adapter/watch_sequence.h"
 #include "wasikv/client.h"
 
 namespace wasikv::testing {
@@ -24,6 +27,13 @@ class WasikvRunTest : public ::testing::Test {
   CommandResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), {WASIKV_RUN_PATH, "--endpoint", server_.process->address()});
     return RunCommand(args);
+  }
+
+  std::unique_ptr<RunningCommand> Start(std::vector<std::string> args) {
+    args.insert(args.begin(), {WASIKV_RUN_PATH, "--endpoint", server_.process->address()});
+    absl::StatusOr<std::unique_ptr<RunningCommand>> command = StartCommand(args);
+    EXPECT_TRUE(command.ok()) << command.status();
+    return command.ok() ? *std::move(command) : nullptr;
   }
 
   TestServer server_;
@@ -87,6 +97,61 @@ TEST_F(WasikvRunTest, AnUnreachableServerIsAnErrorTheGuestSees) {
                                      "300", "--invoke", "healthy", GuestWasmPath("hostile_guest")});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output, "0\n");
+}
+
+constexpr auto kWait = std::chrono::seconds(60);
+
+TEST_F(WasikvRunTest, WatchEventsReachTheGuestAfterItsExportReturns) {
+  // start opens "watched" and returns; what is written from then on is the
+  // guest's to hear, and check_watch says whether it heard exactly that.
+  std::unique_ptr<RunningCommand> run =
+      Start({"--invoke", "start", "--watch-events", std::to_string(kWatchSequenceEvents),
+             "--then-invoke", "check_watch", GuestWasmPath("watch_guest")});
+  ASSERT_NE(run, nullptr);
+  ASSERT_EQ(run->ReadLine(kWait), "0") << "start's result, printed before the watch phase";
+  WriteSequence(*client_);
+  std::optional<CommandResult> result = run->Wait(kWait);
+  ASSERT_TRUE(result.has_value()) << "wasikv-run did not finish";
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_EQ(result->output, "0\n0\n");
+}
+
+TEST_F(WasikvRunTest, WatchBucketsAreWatchedFromTheStart) {
+  // No open: the bucket is watched because the command line says so.
+  std::unique_ptr<RunningCommand> run =
+      Start({"--invoke", "event_count", "--watch-bucket", "watched", "--watch-events",
+             std::to_string(kWatchSequenceEvents), "--then-invoke", "check_watch",
+             GuestWasmPath("watch_guest")});
+  ASSERT_NE(run, nullptr);
+  ASSERT_EQ(run->ReadLine(kWait), "0");
+  WriteSequence(*client_);
+  std::optional<CommandResult> result = run->Wait(kWait);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_EQ(result->output, "0\n0\n");
+}
+
+TEST_F(WasikvRunTest, TooFewWatchEventsExitOneSayingHowMany) {
+  // Nothing is written, so the deadline passes whatever the machine's speed.
+  CommandResult result = Run({"--invoke", "start", "--watch-events", "2", "--watch-timeout-ms",
+                              "200", "--then-invoke", "check_watch", GuestWasmPath("watch_guest")});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("0 of 2 events delivered in 200 ms"));
+}
+
+TEST_F(WasikvRunTest, WatchFlagsNeedAGuestWithHandlers) {
+  CommandResult no_handlers =
+      Run({"--invoke", "check_paging", "--watch-events", "1", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(no_handlers.exit_code, 2) << no_handlers.output;
+  EXPECT_THAT(no_handlers.output, HasSubstr("watch handlers"));
+  CommandResult no_events =
+      Run({"--invoke", "start", "--watch-bucket", "watched", GuestWasmPath("watch_guest")});
+  EXPECT_EQ(no_events.exit_code, 2);
+  EXPECT_THAT(no_events.output, HasSubstr("--watch-bucket needs --watch-events"));
+  CommandResult no_export =
+      Run({"--invoke", "start", "--then-invoke", "nope", GuestWasmPath("watch_guest")});
+  EXPECT_EQ(no_export.exit_code, 2);
+  EXPECT_THAT(no_export.output, HasSubstr("'nope' (--then-invoke)"));
 }
 
 }  // namespace

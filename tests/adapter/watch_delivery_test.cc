@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/adapter/guest_loader.h"
 #include "tests/adapter/test_server.h"
+#include "tests/adapter/watch_sequence.h"
 #include "wasikv/adapter/host.h"
 
 namespace wasikv::testing {
@@ -28,17 +29,6 @@ struct Param {
 
 void PrintTo(const Param& param, std::ostream* out) {
   *out << RuntimeName(param.runtime) << " " << param.guest;
-}
-
-// The writes the watch guests' check_watch expects (guests/watch_log.h).
-void WriteSequence(Client& client) {
-  ASSERT_TRUE(client.Set("watched", "w1", "v1").ok());
-  ASSERT_TRUE(client.Set("other", "ignored", "x").ok());  // not watched
-  ASSERT_TRUE(client.Set("watched", "w2", "v2").ok());
-  ASSERT_TRUE(client.Delete("watched", "w1").ok());
-  ASSERT_TRUE(client.Set("watched", "w2", "v2b").ok());
-  ASSERT_TRUE(client.Set("watched", "w3", "v3").ok());
-  ASSERT_TRUE(client.Delete("watched", "w3").ok());
 }
 
 // Delivers until `count` events reached the guest (each Deliver waits up to
@@ -80,7 +70,7 @@ TEST_P(WatchDeliveryTest, EveryChangeToAnOpenedBucketReachesTheHandlersInOrder) 
   EXPECT_THAT((*delivery)->watched(), ElementsAre("watched"));
 
   WriteSequence(*server_.client);
-  EXPECT_EQ(DeliverUntil(**delivery, 6), 6u);
+  EXPECT_EQ(DeliverUntil(**delivery, kWatchSequenceEvents), kWatchSequenceEvents);
   EXPECT_THAT(guest_->Invoke("check_watch").value(), ElementsAre(0))
       << "the guest's log differs from the writes (guests/watch_log.h)";
   // Nothing more, and the handlers dropped every handle they were given.
@@ -94,7 +84,7 @@ TEST_P(WatchDeliveryTest, ConfiguredBucketsAreWatchedWithoutAnOpen) {
   options.watch_opened_buckets = false;
   auto delivery = adapter::WatchDelivery::Create(*guest_, options).value();
   WriteSequence(*server_.client);
-  EXPECT_EQ(DeliverUntil(*delivery, 6), 6u);
+  EXPECT_EQ(DeliverUntil(*delivery, kWatchSequenceEvents), kWatchSequenceEvents);
   EXPECT_THAT(guest_->Invoke("check_watch").value(), ElementsAre(0));
 }
 
@@ -133,7 +123,7 @@ TEST(WatchDeliveryInterop, AGuestOnOneRuntimeWatchesAnotherGuestsWrites) {
   auto delivery = adapter::WatchDelivery::Create(*watcher).value();
   ASSERT_THAT(watcher->Invoke("start").value(), ElementsAre(0));
   ASSERT_THAT(writer->Invoke("write_sequence").value(), ElementsAre(0));
-  EXPECT_EQ(DeliverUntil(*delivery, 6), 6u);
+  EXPECT_EQ(DeliverUntil(*delivery, kWatchSequenceEvents), kWatchSequenceEvents);
   EXPECT_THAT(watcher->Invoke("check_watch").value(), ElementsAre(0));
   // And a plain client sees the writer's result.
   absl::StatusOr<GetResult> w2 = server.client->Get("watched", "w2");

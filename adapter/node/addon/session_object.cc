@@ -1,5 +1,6 @@
 #include "session_object.h"
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -69,6 +70,86 @@ napi_value OptionalBytes(napi_env env, const std::optional<std::string>& value) 
   return value ? MakeBytes(env, *value) : Undefined(env);
 }
 
+// watch()'s options.
+struct WatchArgs {
+  WatchFeedOptions feed;
+  bool keep_alive = false;
+};
+
+std::optional<bool> ReadBool(napi_env env, napi_value value, std::string_view what) {
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, value, &type);
+  bool flag = false;
+  if (type != napi_boolean || !NapiOk(env, napi_get_value_bool(env, value, &flag))) {
+    ThrowTypeError(env, std::string(what) + " must be a boolean");
+    return std::nullopt;
+  }
+  return flag;
+}
+
+// nullopt, with a TypeError or RangeError naming the option pending, for a
+// bad one.
+std::optional<WatchArgs> ReadWatchArgs(napi_env env, napi_value options) {
+  WatchArgs out;
+  if (IsNullish(env, options)) return out;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, options, &type);
+  if (type != napi_object) {
+    ThrowTypeError(env, "options must be an object");
+    return std::nullopt;
+  }
+  Property buckets = GetProperty(env, options, "buckets");
+  if (!buckets.ok) return std::nullopt;
+  if (buckets.value != nullptr) {
+    std::optional<std::vector<std::string>> names =
+        ReadStringArray(env, buckets.value, "options.buckets");
+    if (!names) return std::nullopt;
+    out.feed.buckets = *std::move(names);
+  }
+  Property opened = GetProperty(env, options, "watchOpenedBuckets");
+  if (!opened.ok) return std::nullopt;
+  if (opened.value != nullptr) {
+    std::optional<bool> flag = ReadBool(env, opened.value, "options.watchOpenedBuckets");
+    if (!flag) return std::nullopt;
+    out.feed.watch_opened_buckets = *flag;
+  }
+  Property max_queued = GetProperty(env, options, "maxQueuedEvents");
+  if (!max_queued.ok) return std::nullopt;
+  if (max_queued.value != nullptr) {
+    std::optional<uint32_t> max = ReadU32(env, max_queued.value, "options.maxQueuedEvents");
+    if (!max) return std::nullopt;
+    if (*max == 0) {
+      ThrowRangeError(env, "options.maxQueuedEvents must be an integer from 1 to 4294967295");
+      return std::nullopt;
+    }
+    out.feed.max_queued_events = *max;
+  }
+  Property keep_alive = GetProperty(env, options, "keepAlive");
+  if (!keep_alive.ok) return std::nullopt;
+  if (keep_alive.value != nullptr) {
+    std::optional<bool> flag = ReadBool(env, keep_alive.value, "options.keepAlive");
+    if (!flag) return std::nullopt;
+    out.keep_alive = *flag;
+  }
+  return out;
+}
+
+// { bucket, type, key, value, revision }: value undefined for a delete.
+napi_value EventObject(napi_env env, const FeedEvent& change) {
+  const bool is_set = change.event.type == WatchEvent::Type::kSet;
+  napi_value object = nullptr;
+  if (!NapiOk(env, napi_create_object(env, &object)) ||
+      !SetProperty(env, object, "bucket", MakeString(env, change.bucket)) ||
+      !SetProperty(env, object, "type", MakeString(env, is_set ? "set" : "delete")) ||
+      !SetProperty(env, object, "key", MakeString(env, change.event.key)) ||
+      !SetProperty(env, object, "value",
+                   is_set ? MakeBytes(env, change.event.value) : Undefined(env)) ||
+      !SetProperty(env, object, "revision", MakeBigUint64(env, change.event.revision))) {
+    return nullptr;
+  }
+  return object;
+}
+
 // { keys, cursor } with cursor undefined on the last page.
 napi_value KeyPage(napi_env env, const std::vector<std::string>& keys, napi_value cursor) {
   napi_value page = nullptr;
@@ -107,6 +188,10 @@ bool SessionObject::Define(napi_env env, napi_value exports) {
       method("deleteMany", &SessionObject::DeleteMany),
       method("openHandles", &SessionObject::OpenHandles),
       method("close", &SessionObject::Close),
+      method("watch", &SessionObject::Watch),
+      method("takeEvents", &SessionObject::TakeEvents),
+      method("openResolved", &SessionObject::OpenResolved),
+      method("unwatch", &SessionObject::Unwatch),
   };
   napi_value constructor = nullptr;
   return NapiOk(env, napi_define_class(env, "Session", NAPI_AUTO_LENGTH, &SessionObject::New,
@@ -398,7 +483,120 @@ napi_value SessionObject::Close(napi_env env, napi_callback_info info) {
   JsCall call(env, info);
   SessionObject* self = Receiver(call, /*allow_closed=*/true);
   if (self == nullptr) return nullptr;
+  self->StopWatching();
   self->session_.reset();
+  return Undefined(env);
+}
+
+SessionObject::~SessionObject() { StopWatching(); }
+
+void SessionObject::StopWatching(bool from_hook) {
+  // The feed's destructor waits for its subscription threads, the only
+  // callers of the signal; then nothing can call the signal any more.
+  feed_.reset();
+  ready_.reset();
+  watch_error_ = absl::OkStatus();
+  if (hook_env_ != nullptr && !from_hook) {
+    napi_remove_env_cleanup_hook(hook_env_, &SessionObject::OnEnvCleanup, this);
+  }
+  hook_env_ = nullptr;
+}
+
+void SessionObject::OnEnvCleanup(void* self) {
+  static_cast<SessionObject*>(self)->StopWatching(/*from_hook=*/true);
+}
+
+napi_value SessionObject::Watch(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  std::optional<WatchArgs> options = ReadWatchArgs(env, call.arg(0));
+  if (!options) return nullptr;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, call.arg(1), &type);
+  if (type != napi_function) return ThrowTypeError(env, "onReady must be a function");
+  if (self->feed_ != nullptr) {
+    napi_throw_error(env, "ERR_WASIKV_WATCHING", "this session is already watching");
+    return nullptr;
+  }
+  self->ready_ = ReadySignal::Create(env, call.arg(1), options->keep_alive);
+  if (self->ready_ == nullptr) return nullptr;
+  // Registered after the threadsafe function, so it runs before the
+  // function's own teardown (cleanup hooks run last registered first).
+  if (!NapiOk(env, napi_add_env_cleanup_hook(env, &SessionObject::OnEnvCleanup, self))) {
+    self->ready_.reset();
+    return nullptr;
+  }
+  self->hook_env_ = env;
+  ReadySignal* ready = self->ready_.get();
+  absl::StatusOr<std::unique_ptr<WatchFeed>> feed =
+      WatchFeed::Create(*self->session_, std::move(options->feed), [ready] { ready->Notify(); });
+  if (!feed.ok()) {
+    self->StopWatching();
+    return ThrowStatus(env, feed.status());
+  }
+  self->feed_ = *std::move(feed);
+  return Undefined(env);
+}
+
+napi_value SessionObject::TakeEvents(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  uint32_t max = 100;
+  if (!IsNullish(env, call.arg(0))) {
+    WASIKV_READ_ARG(given, ReadU32(env, call.arg(0), "max"));
+    if (*given == 0) return ThrowRangeError(env, "max must be an integer from 1 to 4294967295");
+    max = *given;
+  }
+  if (self->feed_ == nullptr) {
+    napi_throw_error(env, "ERR_WASIKV_NOT_WATCHING", "this session is not watching");
+    return nullptr;
+  }
+  if (!self->watch_error_.ok()) return ThrowStatus(env, self->watch_error_);
+  absl::StatusOr<std::vector<FeedEvent>> changes =
+      self->feed_->Take(std::chrono::milliseconds(0), max);
+  if (!changes.ok()) return ThrowStatus(env, changes.status());
+  // An event over the limit, and the feed with it, ends here; the events
+  // before it are delivered.
+  size_t count = 0;
+  for (; count < changes->size(); ++count) {
+    const WatchEvent& event = (*changes)[count].event;
+    absl::Status s = CheckResultBytes(*self->session_, event.key.size() + event.value.size(),
+                                      "the watch event's key and value");
+    if (!s.ok()) {
+      self->watch_error_ = std::move(s);
+      if (count == 0) return ThrowStatus(env, self->watch_error_);
+      break;
+    }
+  }
+  napi_value array = nullptr;
+  if (!NapiOk(env, napi_create_array_with_length(env, count, &array))) return nullptr;
+  for (size_t i = 0; i < count; ++i) {
+    napi_value element = EventObject(env, (*changes)[i]);
+    if (element == nullptr ||
+        !NapiOk(env, napi_set_element(env, array, static_cast<uint32_t>(i), element))) {
+      return nullptr;
+    }
+  }
+  return array;
+}
+
+napi_value SessionObject::OpenResolved(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call);
+  if (self == nullptr) return nullptr;
+  WASIKV_READ_ARG(name, ReadString(env, call.arg(0), "bucket"));
+  absl::StatusOr<Handle> bucket = self->session_->OpenResolved(*std::move(name));
+  if (!bucket.ok()) return ThrowStatus(env, bucket.status());
+  return MakeU32(env, *bucket);
+}
+
+napi_value SessionObject::Unwatch(napi_env env, napi_callback_info info) {
+  JsCall call(env, info);
+  SessionObject* self = Receiver(call, /*allow_closed=*/true);
+  if (self == nullptr) return nullptr;
+  self->StopWatching();
   return Undefined(env);
 }
 

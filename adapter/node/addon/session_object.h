@@ -23,6 +23,37 @@
 //   deleteMany(bucket, keys: string[]): void
 //   openHandles(): number                                  buckets and cas held
 //   close(): void                                          releases every handle
+//                                                          and stops watching
+//
+// Watch delivery (what lib/watch_delivery.mjs builds on):
+//   watch(options, onReady: () => void): void
+//       options: { buckets?: string[], watchOpenedBuckets?: boolean (true),
+//                  maxQueuedEvents?: number (10000), keepAlive?: boolean (false) }
+//       Starts a WatchFeed (wasikv/adapter/watch_feed.h) on this session:
+//       every bucket it opens from now on is watched from the revision its
+//       open saw, and `buckets` from now. onReady runs on this JS thread, on
+//       a later turn of the event loop, when the feed has events (or has
+//       failed). Signals coalesce, so onReady must make someone take events
+//       until takeEvents returns fewer than asked. The signal keeps Node
+//       alive only with keepAlive. Throws ERR_WASIKV_WATCHING if watching.
+//   takeEvents(max?: number): { bucket: string, type: 'set' | 'delete',
+//                              key: string, value?: Uint8Array,
+//                              revision: bigint }[]
+//       Up to max (default 100) events, oldest first, without waiting; []
+//       when none is ready. Throws the error that ended the feed (for
+//       example OUT_OF_RANGE: the history it needed was trimmed) once the
+//       events before it are taken, or RESOURCE_EXHAUSTED for an event whose
+//       key and value are over maxCallAllocationBytes (the core binding's
+//       limit on what it lowers into the guest); after that, every call
+//       throws the same error. ERR_WASIKV_NOT_WATCHING without watch().
+//   openResolved(bucket: string): number                   a new handle to a
+//       bucket by its resolved name, for the bucket an event happened in
+//       (no server call, no policy check: the feed only watches buckets the
+//       session could open or the host configured)
+//   unwatch(): void                                        stops the feed (its
+//       queued events are dropped) and releases onReady; a no-op if not
+//       watching. A watching Session is not collected until unwatch() or
+//       close(): the signal holds onReady.
 //
 // Handles are numbers, values Uint8Arrays (fresh copies), u64/s64 BigInts.
 // A failed call throws what ThrowStatus (key_value_error.h) throws: an
@@ -45,7 +76,10 @@
 
 #include <memory>
 
+#include "absl/status/status.h"
+#include "ready_signal.h"
 #include "wasikv/adapter/session.h"
+#include "wasikv/adapter/watch_feed.h"
 
 namespace wasikv::adapter::node {
 
@@ -55,6 +89,7 @@ class SessionObject {
   static bool Define(napi_env env, napi_value exports);
 
   explicit SessionObject(std::unique_ptr<Session> session) : session_(std::move(session)) {}
+  ~SessionObject();
   SessionObject(const SessionObject&) = delete;
   SessionObject& operator=(const SessionObject&) = delete;
 
@@ -82,8 +117,25 @@ class SessionObject {
   static napi_value DeleteMany(napi_env env, napi_callback_info info);
   static napi_value OpenHandles(napi_env env, napi_callback_info info);
   static napi_value Close(napi_env env, napi_callback_info info);
+  static napi_value Watch(napi_env env, napi_callback_info info);
+  static napi_value TakeEvents(napi_env env, napi_callback_info info);
+  static napi_value OpenResolved(napi_env env, napi_callback_info info);
+  static napi_value Unwatch(napi_env env, napi_callback_info info);
+
+  // Stops the feed (its subscription threads end), then releases the
+  // signal they called, then the cleanup hook unless `from_hook`.
+  void StopWatching(bool from_hook = false);
+  static void OnEnvCleanup(void* self);
 
   std::unique_ptr<Session> session_;
+  // Watching: the signal outlives the feed that calls it, and both stop
+  // before the session goes (StopWatching). The env cleanup hook stops them
+  // if Node tears the environment down first (a threadsafe function dies
+  // then, and the feed's threads must not call it after).
+  std::unique_ptr<ReadySignal> ready_;
+  std::unique_ptr<WatchFeed> feed_;
+  absl::Status watch_error_;     // sticky once takeEvents has thrown an oversize event
+  napi_env hook_env_ = nullptr;  // set while the cleanup hook is registered
 };
 
 }  // namespace wasikv::adapter::node

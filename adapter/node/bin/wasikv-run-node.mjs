@@ -4,7 +4,8 @@
 // `wasikv-run --runtime node ...` executes this script with its own
 // arguments; the flags, output and exit status are wasikv-run's
 // (adapter/run/run_args.cc): 0 ran and printed the results one per line,
-// 1 the component trapped, 2 usage, load or link error.
+// 1 the component trapped (or watch delivery failed or timed out), 2 usage,
+// load or link error.
 //
 // The addon is $WASIKV_NODE_ADDON or the newest build/*/ one of this
 // checkout (lib/addon.mjs); transpiled components are cached in
@@ -13,6 +14,7 @@
 const EXIT_OK = 0;
 const EXIT_TRAP = 1;
 const EXIT_USAGE = 2;
+const DEFAULT_WATCH_TIMEOUT_MS = 30_000;
 
 const HELP = `wasikv-run --runtime node: runs a WebAssembly component on Node's V8 (jco),
 with wasi:keyvalue served by wasikvd.
@@ -20,7 +22,8 @@ with wasi:keyvalue served by wasikvd.
 Usage: wasikv-run --runtime node [options] COMPONENT.wasm
 
 Calls one exported function of the component and prints its results, one per
-line. Exit status: 0 done, 1 the component trapped, 2 usage, load or link error.
+line. Exit status: 0 done, 1 the component trapped (or watch delivery failed or
+timed out), 2 usage, load or link error.
 
   --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)
   --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]
@@ -36,6 +39,13 @@ line. Exit status: 0 done, 1 the component trapped, 2 usage, load or link error.
   --list-keys-page-size N
                          keys per list-keys page (default 1000)
   --timeout-ms N         deadline of each server call (default 10000)
+  --watch-events N       after --invoke's results are printed, deliver changes
+                         to the buckets the component opened to its exported
+                         wasi:keyvalue/watcher until N have been delivered
+  --watch-bucket NAME    also watch this bucket, from the start (repeatable)
+  --watch-timeout-ms N   give up on --watch-events after N ms, exit 1
+                         (default 30000)
+  --then-invoke EXPORT   after that, call this function and print its results
   --runtime NAME         engine to run the guest on: node
   --help                 print this text
 `;
@@ -82,6 +92,10 @@ const FLAGS = {
   'max-call-alloc': true,
   'list-keys-page-size': true,
   'timeout-ms': true,
+  'watch-events': true,
+  'watch-bucket': true,
+  'watch-timeout-ms': true,
+  'then-invoke': true,
   runtime: true,
 };
 
@@ -137,6 +151,22 @@ function apply(name, value, out) {
         parseInteger(name, value, 1n, 86400000n, 'milliseconds from 1 to 86400000'),
       );
       break;
+    case 'watch-events':
+      out.watchEvents = Number(
+        parseInteger(name, value, 1n, U32_MAX, 'an integer from 1 to 4294967295'),
+      );
+      break;
+    case 'watch-bucket':
+      out.watchBuckets.push(nonEmpty('a bucket name'));
+      break;
+    case 'watch-timeout-ms':
+      out.watchTimeoutMs = Number(
+        parseInteger(name, value, 1n, 86400000n, 'milliseconds from 1 to 86400000'),
+      );
+      break;
+    case 'then-invoke':
+      out.thenInvoke = nonEmpty('the name of an exported function');
+      break;
     case 'runtime':
       if (value !== 'node') {
         throw new UsageError(
@@ -155,6 +185,10 @@ function parseArgs(argv, env) {
     invoke: undefined,
     args: [],
     options: { allowedBuckets: [], deniedBuckets: [] },
+    watchEvents: undefined,
+    watchBuckets: [],
+    watchTimeoutMs: undefined,
+    thenInvoke: undefined,
   };
   if (env.WASIKV_ENDPOINT) out.options.endpoint = env.WASIKV_ENDPOINT;
   if (env.WASIKV_TOKEN) out.options.token = env.WASIKV_TOKEN;
@@ -191,6 +225,12 @@ function parseArgs(argv, env) {
     apply(name, value ?? '', out);
   }
   if (out.help) return out;
+  if (out.watchEvents === undefined) {
+    if (out.watchBuckets.length > 0) throw new UsageError('--watch-bucket needs --watch-events');
+    if (out.watchTimeoutMs !== undefined) {
+      throw new UsageError('--watch-timeout-ms needs --watch-events');
+    }
+  }
   if (positional.length === 0) throw new UsageError('missing the component (COMPONENT.wasm)');
   if (positional.length > 1) {
     throw new UsageError(
@@ -245,6 +285,82 @@ function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
+// Writes `text` to stdout and waits until it is written (a pipe's reader
+// sees it before the watch phase begins).
+function writeStdout(text) {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+function functionExports(component) {
+  const functions = Object.keys(component.exports).filter(
+    (key) => typeof component.exports[key] === 'function',
+  );
+  return functions.length === 0 ? '(no function exports)' : functions.join(', ');
+}
+
+// { witName, name, fn } of export `witName` (`name` as jco spells it), or
+// an exit code after saying it is missing; `flag` is where the name came
+// from (undefined: the default, run).
+function findExport(component, parsed, jsName, witName, flag) {
+  const name = jsName(witName);
+  const fn = component.exports[name];
+  if (typeof fn === 'function') return { witName, name, fn };
+  const list = functionExports(component);
+  return fail(
+    EXIT_USAGE,
+    flag === undefined
+      ? `${parsed.guestPath} exports no run; choose one with --invoke: ${list}`
+      : flag === '--invoke'
+        ? `${parsed.guestPath} exports no function '${witName}'; function exports: ${list}`
+        : `${parsed.guestPath} exports no function '${witName}' (${flag}); function exports: ${list}`,
+  );
+}
+
+// Calls the export findExport found with `rawArgs` (the --arg values) and
+// prints its results; the exit code.
+async function invokeAndPrint(component, { witName, name, fn }, rawArgs) {
+  let args;
+  try {
+    args = convertArgs(witName, component.functions[name], rawArgs);
+  } catch (error) {
+    return fail(EXIT_USAGE, messageOf(error));
+  }
+  let result;
+  try {
+    result = fn(...args);
+  } catch (error) {
+    return fail(EXIT_TRAP, `trap in '${witName}': ${messageOf(error)}`);
+  }
+  const lines = resultLines(result);
+  if (lines.length > 0) await writeStdout(`${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+// --watch-events: waits until the component's handlers have taken N events.
+async function watchPhase(component, parsed) {
+  const timeoutMs = parsed.watchTimeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS;
+  try {
+    await component.watchDelivered(parsed.watchEvents, timeoutMs);
+    return EXIT_OK;
+  } catch (error) {
+    const delivered = component.deliveredEvents;
+    if (error?.code === 'ERR_WASIKV_WATCH_TIMEOUT') {
+      return fail(
+        EXIT_TRAP,
+        `watch: ${delivered} of ${parsed.watchEvents} events delivered in ${timeoutMs} ms ` +
+          '(--watch-timeout-ms)',
+      );
+    }
+    return fail(
+      EXIT_TRAP,
+      `watch: delivery failed after ${delivered} of ${parsed.watchEvents} events: ` +
+        messageOf(error),
+    );
+  }
+}
+
 async function run(parsed) {
   // Imported here so that --help and usage errors work without node_modules.
   let loadComponent;
@@ -254,9 +370,17 @@ async function run(parsed) {
   } catch (error) {
     return fail(EXIT_USAGE, messageOf(error));
   }
+  const watching = parsed.watchEvents !== undefined;
   let component;
   try {
-    component = await loadComponent(parsed.guestPath, parsed.options);
+    component = await loadComponent(parsed.guestPath, {
+      ...parsed.options,
+      ...(watching && {
+        watch: { buckets: parsed.watchBuckets },
+        // Reported through watchDelivered's rejection (watchPhase).
+        onWatchError: () => {},
+      }),
+    });
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError) {
       return fail(EXIT_TRAP, `trap while loading ${parsed.guestPath}: ${messageOf(error)}`);
@@ -264,36 +388,25 @@ async function run(parsed) {
     return fail(EXIT_USAGE, `${parsed.guestPath}: ${messageOf(error)}`);
   }
   try {
-    const witName = parsed.invoke ?? 'run';
-    const name = jsName(witName);
-    const fn = component.exports[name];
-    if (typeof fn !== 'function') {
-      const functions = Object.keys(component.exports).filter(
-        (key) => typeof component.exports[key] === 'function',
-      );
-      const list = functions.length === 0 ? '(no function exports)' : functions.join(', ');
-      return fail(
-        EXIT_USAGE,
-        parsed.invoke
-          ? `${parsed.guestPath} exports no function '${witName}'; function exports: ${list}`
-          : `${parsed.guestPath} exports no run; choose one with --invoke: ${list}`,
-      );
+    const first = findExport(
+      component,
+      parsed,
+      jsName,
+      parsed.invoke ?? 'run',
+      parsed.invoke === undefined ? undefined : '--invoke',
+    );
+    if (typeof first === 'number') return first;
+    // Refused before anything runs, as a missing --invoke export is.
+    let then;
+    if (parsed.thenInvoke !== undefined) {
+      then = findExport(component, parsed, jsName, parsed.thenInvoke, '--then-invoke');
+      if (typeof then === 'number') return then;
     }
-    let args;
-    try {
-      args = convertArgs(witName, component.functions[name], parsed.args);
-    } catch (error) {
-      return fail(EXIT_USAGE, messageOf(error));
-    }
-    let result;
-    try {
-      result = fn(...args);
-    } catch (error) {
-      return fail(EXIT_TRAP, `trap in '${witName}': ${messageOf(error)}`);
-    }
-    const lines = resultLines(result);
-    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
-    return EXIT_OK;
+
+    let code = await invokeAndPrint(component, first, parsed.args);
+    if (code === EXIT_OK && watching) code = await watchPhase(component, parsed);
+    if (code === EXIT_OK && then !== undefined) code = await invokeAndPrint(component, then, []);
+    return code;
   } finally {
     component.close();
   }

@@ -221,6 +221,13 @@ function interfacesFor(version, session) {
   };
 }
 
+// A new Bucket of `version`'s store holding Session handle `handle`, the
+// value jco accepts for an own<bucket> given to the guest (a watch event's).
+function bucketFor(imports, version, handle) {
+  const { Bucket } = imports[`wasi:keyvalue/store@${version}`];
+  return new Bucket(CONSTRUCT, handle);
+}
+
 // The import object for one component instance: its wasi:keyvalue
 // interfaces of both versions, keyed by versioned name (KEYVALUE_IMPORTS;
 // transpile with KEYVALUE_TRANSPILE_MAP so jco asks for those keys), all on
@@ -229,8 +236,11 @@ function interfacesFor(version, session) {
 // options: the Host options (hostOptions above), or `host`, an addon Host to
 // share one client connection between instances; `addonPath` to load a
 // particular addon. The returned object also carries, not enumerable,
-// `session` (the addon Session), `host`, and `close()`, which releases
-// every handle the instance holds; calls after it trap.
+// `session` (the addon Session), `host`, `close()`, which releases every
+// handle the instance holds (calls after it trap), and
+// `openBucket(version, name)`, a new Bucket resource of that version's
+// store for bucket `name` as resolved (session.openResolved), to hand to
+// the guest's watcher.
 export function keyValueImports(options = {}) {
   const addon = loadAddon(options.addonPath);
   const host = options.host ?? new addon.Host(hostOptions(options));
@@ -241,6 +251,9 @@ export function keyValueImports(options = {}) {
     session: { value: session },
     host: { value: host },
     close: { value: () => session.close() },
+    openBucket: {
+      value: (version, name) => bucketFor(imports, version, session.openResolved(name)),
+    },
   });
   return imports;
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KEYVALUE_TRANSPILE_MAP, keyValueImports } from './keyvalue_host.mjs';
+import { WATCHER_EXPORTS, WatchDelivery, watcherVersion } from './watch_delivery.mjs';
 
 const require = createRequire(import.meta.url);
 // Bump when the transpile options or the cache layout change.
@@ -169,6 +170,22 @@ async function importObject(names, keyValue) {
 
 let instances = 0;
 
+const WATCH_OPTION_NAMES = ['buckets', 'watchOpenedBuckets', 'maxQueuedEvents', 'keepAlive'];
+
+// session.watch()'s options from loadComponent's `watch` (true or an object).
+function watchOptions(watch) {
+  if (watch === true) return {};
+  if (watch === null || typeof watch !== 'object') {
+    throw new TypeError('options.watch must be true or an object');
+  }
+  return Object.fromEntries(
+    WATCH_OPTION_NAMES.filter((name) => watch[name] !== undefined).map((name) => [
+      name,
+      watch[name],
+    ]),
+  );
+}
+
 // Loads and instantiates the component at `componentPath`.
 //
 // options: the Host options of keyValueImports (endpoint, token,
@@ -177,11 +194,24 @@ let instances = 0;
 // `addonPath`; `cacheDir` for the transpiled JS (default
 // $WASIKV_NODE_CACHE, else <tmpdir>/wasikv-node-<uid>).
 //
-// Returns { exports, functions, session, close() }: `exports` as jco names
-// them (camelCase, see jsName), `functions` the parameter and result types
-// of the function exports (as jco's TypeScript spells them: 'number',
-// 'bigint', ...), `session` the addon Session serving the instance, and
-// close() releasing its handles. Throws ComponentLoadError, or the
+// Watch delivery (watch_delivery.mjs): `watch: true`, or an object
+// { buckets, maxQueuedEvents, watchOpenedBuckets, keepAlive } (see the
+// addon's session.watch), tells the component of every change to the
+// buckets it opens (and to `buckets`, from now on) through its exported
+// wasi:keyvalue/watcher (0.2.0-draft or 0.2.0-draft2; a component without
+// one is a ComponentLoadError). Handlers run on the JS thread between other
+// calls into the component. `onWatchError(error)` hears of the failure that
+// stops delivery: a trap in a handler (code ERR_WASIKV_WATCH_TRAP, the
+// component is dead then) or the feed's error (for example OUT_OF_RANGE).
+//
+// Returns { exports, functions, session, close(), watchDelivered(n,
+// timeoutMs), deliveredEvents }: `exports` as jco names them (camelCase,
+// see jsName), `functions` the parameter and result types of the function
+// exports (as jco's TypeScript spells them: 'number', 'bigint', ...),
+// `session` the addon Session serving the instance, close() stopping
+// delivery and releasing its handles, watchDelivered a promise of n events
+// delivered (WatchDelivery.whenDelivered; default timeout 30 s), and
+// deliveredEvents how many so far. Throws ComponentLoadError, or the
 // WebAssembly.RuntimeError of a trap while instantiating.
 export async function loadComponent(componentPath, options = {}) {
   let bytes;
@@ -198,8 +228,29 @@ export async function loadComponent(componentPath, options = {}) {
     );
   }
   const transpiled = await transpileCached(bytes, options);
+  let watchVersion;
+  if (options.watch) {
+    watchVersion = watcherVersion(transpiled.exports);
+    if (watchVersion === undefined) {
+      throw new ComponentLoadError(
+        `watch delivery needs the component to export ${WATCHER_EXPORTS.join(' or ')}; it ` +
+          `exports ${transpiled.exports.map(([name]) => name).join(', ') || 'nothing'}`,
+      );
+    }
+  }
   const keyValue = keyValueImports(options);
+  let delivery;
   try {
+    // Watching starts before the component runs, so no open is missed.
+    if (watchVersion !== undefined) {
+      delivery = new WatchDelivery({
+        session: keyValue.session,
+        openBucket: keyValue.openBucket,
+        version: watchVersion,
+        options: watchOptions(options.watch),
+        onError: options.onWatchError,
+      });
+    }
     const imports = await importObject(transpiled.imports, keyValue);
     // A fresh module per instance: jco's generated module keeps state of its
     // instance at module level.
@@ -216,15 +267,27 @@ export async function loadComponent(componentPath, options = {}) {
         cause: error,
       });
     }
+    delivery?.attach(exports[`wasi:keyvalue/watcher@${watchVersion}`]);
     return {
       exports,
       functions: transpiled.functions,
       session: keyValue.session,
       close() {
+        delivery?.stop();
         keyValue.close();
+      },
+      get deliveredEvents() {
+        return delivery?.delivered ?? 0;
+      },
+      watchDelivered(count, timeoutMs) {
+        if (delivery === undefined) {
+          return Promise.reject(new Error('the component was loaded without watch'));
+        }
+        return delivery.whenDelivered(count, timeoutMs);
       },
     };
   } catch (error) {
+    delivery?.stop();
     keyValue.close();
     throw error;
   }

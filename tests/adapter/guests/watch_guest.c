@@ -57,3 +57,10 @@ WASIKV_EXPORT("write_sequence") int32_t write_sequence(void) {
   DropBucket(bucket);
   return 0;
 }
+
+// The component-model names of the exports (kebab-case, ../wit/guests.wit world watch-guest;
+// "start" is the same in both). wabt and wasm2c call the names above; one C function cannot carry
+// two export names.
+WASIKV_EXPORT("write-sequence") int32_t write_sequence_component(void) { return write_sequence(); }
+WASIKV_EXPORT("event-count") int32_t event_count_component(void) { return event_count(); }
+WASIKV_EXPORT("check-watch") int32_t check_watch_component(void) { return check_watch(); }

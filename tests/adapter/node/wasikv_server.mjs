@@ -37,6 +37,68 @@ export function runCommand(file, args, { input } = {}) {
   });
 }
 
+// A command running in the background, its stdout read line by line as it comes (for a command
+// that says when it is ready, as wasikv-run does by printing its export's results).
+export class RunningCommand {
+  #child;
+  #stdout = '';
+  #stderr = '';
+  #read = 0;
+  #closed = false;
+  #lineWaiter;
+
+  // Starts `file` with `args`; it is killed after kCommandTimeoutMs, or when this process exits.
+  constructor(file, args) {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      this.#stdout += chunk;
+      this.#wakeLineWaiter();
+    });
+    child.stderr.on('data', (chunk) => {
+      this.#stderr += chunk;
+    });
+    const kill = () => child.kill('SIGKILL');
+    process.on('exit', kill);
+    const timer = setTimeout(kill, kCommandTimeoutMs);
+    // { code, signal, stdout, stderr }: all of stdout, once the command exited and closed it.
+    this.exited = new Promise((resolve, reject) => {
+      child.on('error', (error) => reject(new Error(`${file}: ${error.message}`)));
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        process.off('exit', kill);
+        this.#closed = true;
+        this.#wakeLineWaiter();
+        resolve({ code, signal, stdout: this.#stdout, stderr: this.#stderr });
+      });
+    });
+  }
+
+  // The next line of stdout, without its newline; rejects if the command ends first.
+  nextLine() {
+    return new Promise((resolve, reject) => {
+      this.#lineWaiter = { resolve, reject };
+      this.#wakeLineWaiter();
+    });
+  }
+
+  #wakeLineWaiter() {
+    const waiter = this.#lineWaiter;
+    if (waiter === undefined) return;
+    const end = this.#stdout.indexOf('\n', this.#read);
+    if (end >= 0) {
+      this.#lineWaiter = undefined;
+      waiter.resolve(this.#stdout.slice(this.#read, end));
+      this.#read = end + 1;
+    } else if (this.#closed) {
+      this.#lineWaiter = undefined;
+      waiter.reject(new Error(`the command ended before printing a line:\n${this.#stderr}`));
+    }
+  }
+}
+
 // Starts wasikvd on 127.0.0.1:0 with a fresh data directory and waits for the address it writes
 // to fd 3 once it serves.
 export async function startServer() {
@@ -130,6 +192,16 @@ class WasikvServer {
   // `wasikv-run --endpoint ENDPOINT ARGS... GUEST`: { code, stdout, stderr }.
   runCore(guestPath, args) {
     return runCommand(requiredEnv('WASIKV_RUN'), ['--endpoint', this.endpoint, ...args, guestPath]);
+  }
+
+  // runCore in the background: a RunningCommand.
+  startCore(guestPath, args) {
+    return new RunningCommand(requiredEnv('WASIKV_RUN'), [
+      '--endpoint',
+      this.endpoint,
+      ...args,
+      guestPath,
+    ]);
   }
 
   // SIGTERM, then the exit (wasikvd drains and closes the store), then the data directory.
