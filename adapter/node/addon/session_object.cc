@@ -343,8 +343,7 @@ napi_value SessionObject::Increment(napi_env env, napi_callback_info info) {
   return MakeBigInt64(env, *value);
 }
 
-// 0.2.0-draft's u64 increment over wasikv's s64 counters, with the checks
-// and messages of the core binding (adapter/src/store_imports.cc).
+// 0.2.0-draft's u64 increment over wasikv's s64 counters.
 napi_value SessionObject::IncrementUnsigned(napi_env env, napi_callback_info info) {
   JsCall call(env, info);
   SessionObject* self = Receiver(call);
@@ -352,22 +351,9 @@ napi_value SessionObject::IncrementUnsigned(napi_env env, napi_callback_info inf
   WASIKV_READ_ARG(bucket, ReadU32(env, call.arg(0), "bucket"));
   WASIKV_READ_ARG(key, ReadString(env, call.arg(1), "key"));
   WASIKV_READ_ARG(delta, ReadBigUint64(env, call.arg(2), "delta"));
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  if (*delta > static_cast<uint64_t>(kMax)) {
-    return ThrowStatus(
-        env, absl::OutOfRangeError(fmt::format(
-                 "increment delta {} is past {}, the largest wasikv counters hold", *delta, kMax)));
-  }
-  absl::StatusOr<int64_t> value =
-      self->session_->Increment(*bucket, *key, static_cast<int64_t>(*delta));
+  absl::StatusOr<uint64_t> value = self->session_->IncrementUnsigned(*bucket, *key, *delta);
   if (!value.ok()) return ThrowStatus(env, value.status());
-  if (*value < 0) {
-    return ThrowStatus(
-        env, absl::OutOfRangeError(fmt::format(
-                 "counter {} is now {}, which 0.2.0-draft's unsigned increment cannot return", *key,
-                 *value)));
-  }
-  return MakeBigUint64(env, static_cast<uint64_t>(*value));
+  return MakeBigUint64(env, *value);
 }
 
 napi_value SessionObject::NewCas(napi_env env, napi_callback_info info) {

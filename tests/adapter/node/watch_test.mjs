@@ -52,6 +52,20 @@ test('a component on Node watches what a guest on wabt writes', async (t) => {
   assert.equal(watcher.session.openHandles(), 0);
 });
 
+test('a draft2 component on Node watches what the CLI writes', async (t) => {
+  const server = await startServerFor(t);
+  const watcher = await loadComponent(componentPath('watch_guest_draft2'), {
+    ...testHostOptions(server),
+    watch: true,
+  });
+  t.after(() => watcher.close());
+  assert.equal(watcher.exports.start(), 0);
+  await writeSequenceWithCli(server);
+  assert.equal(await watcher.watchDelivered(kEvents, kTimeoutMs), kEvents);
+  assert.equal(watcher.exports.checkWatch(), 0, 'the log differs (tests/adapter/guests/watch_log.h)');
+  assert.equal(watcher.session.openHandles(), 0);
+});
+
 test('wasikv-run watches on wabt what a component on Node writes', async (t) => {
   const server = await startServerFor(t);
   const run = server.startCore(coreGuestPath('watch_guest'), [
