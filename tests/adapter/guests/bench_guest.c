@@ -40,3 +40,9 @@ WASIKV_EXPORT("open_loop") int32_t open_loop(int32_t n) {
   }
   return 0;
 }
+
+// The same loops under their WIT names, for the component build
+// (tests/adapter/wit/guests.wit, world bench-guest).
+WASIKV_EXPORT("get-loop") int32_t get_loop_wit(int32_t n) { return get_loop(n); }
+WASIKV_EXPORT("set-loop") int32_t set_loop_wit(int32_t n) { return set_loop(n); }
+WASIKV_EXPORT("open-loop") int32_t open_loop_wit(int32_t n) { return open_loop(n); }
