@@ -11,7 +11,7 @@ namespace wasikv::adapter {
 namespace {
 
 // The runtimes this build can run guests on: wabt's interpreter for core
-// modules, and Node's V8 for components (adapter/node/) when the build found
+// modules, and Node's V8 for components and core modules (adapter/node/) when the build found
 // node and made the addon (wasikv_run_main.cc then runs node).
 #ifdef WASIKV_NODE_RUNNER
 constexpr std::string_view kRuntimes[] = {"wabt", "node"};
@@ -292,7 +292,7 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
 std::string RunHelp() {
   return fmt::format(
       "wasikv-run: runs a WebAssembly core module (or, with --runtime node, a\n"
-      "component) with wasi:keyvalue served by wasikvd.\n"
+      "component or a core module) with wasi:keyvalue served by wasikvd.\n"
       "\n"
       "Usage: wasikv-run [options] GUEST.wasm\n"
       "\n"
@@ -323,7 +323,8 @@ std::string RunHelp() {
       "                         (default 30000)\n"
       "  --then-invoke EXPORT   after that, call this function and print its results\n"
       "  --runtime NAME         engine to run the guest on: {} (default wabt;\n"
-      "                         node runs components through jco, see adapter/node/)\n"
+      "                         node runs components through jco and core modules\n"
+      "                         on V8, see adapter/node/)\n"
       "  --help                 print this text\n",
       fmt::join(kRuntimes, ", "));
 }

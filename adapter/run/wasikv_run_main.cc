@@ -1,5 +1,6 @@
 // wasikv-run: runs one export of a WebAssembly core module (on wabt) or of
-// a component (--runtime node: on Node's V8, through adapter/node/), its
+// a component or core module (--runtime node: on Node's V8, through
+// adapter/node/), its
 // wasi:keyvalue imports served by wasikvd; with --watch-events, then
 // delivers watch events to the guest's handlers (WatchDelivery) and may call
 // a second export. See `wasikv-run --help`.
@@ -154,7 +155,7 @@ int Run(const wasikv::adapter::RunArgs& args) {
   return kOk;
 }
 
-// --runtime node: the guest is a component, run by node under
+// --runtime node: the guest (a component or a core module) runs on node under
 // adapter/node/bin/wasikv-run-node.mjs, which takes the same arguments and
 // exits as this program does. The script and the addon are the build tree's
 // unless WASIKV_NODE_RUNNER / WASIKV_NODE_ADDON name others.

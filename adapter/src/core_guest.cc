@@ -7,6 +7,7 @@
 #include "import_tables.h"
 #include "seed_state.h"
 #include "wasikv/adapter/core_abi.h"
+#include "wasikv/internal/status_macros.h"
 
 namespace wasikv::adapter {
 namespace {
@@ -130,6 +131,41 @@ CoreGuest::CoreGuest(std::shared_ptr<const Host> host, GuestMemory* memory)
 CoreGuest::~CoreGuest() = default;
 
 CoreGuest::SeedState& CoreGuest::seed() { return *seed_; }
+
+std::optional<WatchHandlers> FindWatchHandlers(
+    const std::function<bool(std::string_view)>& has_export) {
+  std::vector<WatchHandlers> candidates;
+  for (const char* version : {"0.2.0-draft", "0.2.0-draft2"}) {
+    const std::string iface = fmt::format("wasi:keyvalue/watcher@{}", version);
+    candidates.push_back({iface + "#on-set", iface + "#on-delete", false});
+    candidates.push_back(
+        {fmt::format("cm32p2|{}|on-set", iface), fmt::format("cm32p2|{}|on-delete", iface), false});
+  }
+  candidates.push_back(
+      {"wasi:keyvalue/handle-watch#on-set", "wasi:keyvalue/handle-watch#on-delete", true});
+  for (WatchHandlers& handlers : candidates) {
+    if (has_export(handlers.on_set) && has_export(handlers.on_delete)) return std::move(handlers);
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::vector<int64_t>> CoreGuest::LowerWatchEvent(
+    const std::string& bucket, std::string_view key, const std::optional<std::string>& value,
+    bool seed_handlers) {
+  AbiCall call = StartCall(*this);
+  ASSIGN_OR_RETURN(Handle bucket_handle, session_.OpenResolved(bucket));
+  ASSIGN_OR_RETURN(GuestSlice lowered_key, call.LowerBytes(key));
+  std::vector<int64_t> args = {bucket_handle, lowered_key.ptr, lowered_key.len};
+  if (value && seed_handlers) {
+    ASSIGN_OR_RETURN(Handle incoming, seed_->incoming.Insert({*value}));
+    args.push_back(incoming);
+  } else if (value) {
+    ASSIGN_OR_RETURN(GuestSlice lowered_value, call.LowerBytes(*value));
+    args.push_back(lowered_value.ptr);
+    args.push_back(lowered_value.len);
+  }
+  return args;
+}
 
 absl::Status CoreGuest::Call(const CoreImport& import, std::span<const uint64_t> args,
                              std::span<uint64_t> results) {

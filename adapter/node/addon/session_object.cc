@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core_guest_object.h"
 #include "fmt/format.h"
 #include "host_object.h"
 #include "js_values.h"
@@ -34,11 +35,16 @@ SessionObject* Receiver(const JsCall& call, bool allow_closed = false) {
   napi_typeof(env, call.self(), &type);
   if (type == napi_object) napi_check_object_type_tag(env, call.self(), &kSessionTag, &tagged);
   void* wrapped = nullptr;
-  if (!tagged || napi_unwrap(env, call.self(), &wrapped) != napi_ok) {
+  SessionObject* object = nullptr;
+  if (tagged && napi_unwrap(env, call.self(), &wrapped) == napi_ok) {
+    object = static_cast<SessionObject*>(wrapped);
+  } else if (type == napi_object) {
+    object = CoreGuestObject::SessionOf(env, call.self());
+  }
+  if (object == nullptr) {
     ThrowTypeError(env, "this is not a Session");
     return nullptr;
   }
-  auto* object = static_cast<SessionObject*>(wrapped);
   if (object->session() == nullptr && !allow_closed) {
     napi_throw_error(env, "ERR_WASIKV_CLOSED", "this wasi:keyvalue session is closed");
     return nullptr;
@@ -161,37 +167,48 @@ napi_value KeyPage(napi_env env, const std::vector<std::string>& keys, napi_valu
   return page;
 }
 
+napi_property_descriptor Method(const char* name, napi_callback callback) {
+  return napi_property_descriptor{
+      name, nullptr, callback, nullptr, nullptr, nullptr, napi_default_method, nullptr};
+}
+
 }  // namespace
 
-bool SessionObject::Define(napi_env env, napi_value exports) {
-  const auto method = [](const char* name, napi_callback callback) {
-    return napi_property_descriptor{
-        name, nullptr, callback, nullptr, nullptr, nullptr, napi_default_method, nullptr};
+std::vector<napi_property_descriptor> SessionObject::SharedMethods() {
+  return {
+      Method("openHandles", &SessionObject::OpenHandles),
+      Method("watch", &SessionObject::Watch),
+      Method("takeEvents", &SessionObject::TakeEvents),
+      Method("openResolved", &SessionObject::OpenResolved),
+      Method("unwatch", &SessionObject::Unwatch),
   };
+}
+
+bool SessionObject::Define(napi_env env, napi_value exports) {
   const napi_property_descriptor methods[] = {
-      method("open", &SessionObject::Open),
-      method("dropBucket", &SessionObject::DropBucket),
-      method("get", &SessionObject::Get),
-      method("set", &SessionObject::Set),
-      method("delete", &SessionObject::Delete),
-      method("exists", &SessionObject::Exists),
-      method("listKeys", &SessionObject::ListKeys),
-      method("listKeysFrom", &SessionObject::ListKeysFrom),
-      method("increment", &SessionObject::Increment),
-      method("incrementUnsigned", &SessionObject::IncrementUnsigned),
-      method("newCas", &SessionObject::NewCas),
-      method("casCurrent", &SessionObject::CasCurrent),
-      method("swap", &SessionObject::Swap),
-      method("dropCas", &SessionObject::DropCas),
-      method("getMany", &SessionObject::GetMany),
-      method("setMany", &SessionObject::SetMany),
-      method("deleteMany", &SessionObject::DeleteMany),
-      method("openHandles", &SessionObject::OpenHandles),
-      method("close", &SessionObject::Close),
-      method("watch", &SessionObject::Watch),
-      method("takeEvents", &SessionObject::TakeEvents),
-      method("openResolved", &SessionObject::OpenResolved),
-      method("unwatch", &SessionObject::Unwatch),
+      Method("open", &SessionObject::Open),
+      Method("dropBucket", &SessionObject::DropBucket),
+      Method("get", &SessionObject::Get),
+      Method("set", &SessionObject::Set),
+      Method("delete", &SessionObject::Delete),
+      Method("exists", &SessionObject::Exists),
+      Method("listKeys", &SessionObject::ListKeys),
+      Method("listKeysFrom", &SessionObject::ListKeysFrom),
+      Method("increment", &SessionObject::Increment),
+      Method("incrementUnsigned", &SessionObject::IncrementUnsigned),
+      Method("newCas", &SessionObject::NewCas),
+      Method("casCurrent", &SessionObject::CasCurrent),
+      Method("swap", &SessionObject::Swap),
+      Method("dropCas", &SessionObject::DropCas),
+      Method("getMany", &SessionObject::GetMany),
+      Method("setMany", &SessionObject::SetMany),
+      Method("deleteMany", &SessionObject::DeleteMany),
+      Method("openHandles", &SessionObject::OpenHandles),
+      Method("close", &SessionObject::Close),
+      Method("watch", &SessionObject::Watch),
+      Method("takeEvents", &SessionObject::TakeEvents),
+      Method("openResolved", &SessionObject::OpenResolved),
+      Method("unwatch", &SessionObject::Unwatch),
   };
   napi_value constructor = nullptr;
   return NapiOk(env, napi_define_class(env, "Session", NAPI_AUTO_LENGTH, &SessionObject::New,
@@ -469,12 +486,17 @@ napi_value SessionObject::Close(napi_env env, napi_callback_info info) {
   JsCall call(env, info);
   SessionObject* self = Receiver(call, /*allow_closed=*/true);
   if (self == nullptr) return nullptr;
-  self->StopWatching();
-  self->session_.reset();
+  self->Release();
   return Undefined(env);
 }
 
 SessionObject::~SessionObject() { StopWatching(); }
+
+void SessionObject::Release() {
+  StopWatching();
+  session_ = nullptr;
+  owned_.reset();
+}
 
 void SessionObject::StopWatching(bool from_hook) {
   // The feed's destructor waits for its subscription threads, the only

@@ -75,6 +75,7 @@
 #include <node_api.h>
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "ready_signal.h"
@@ -88,13 +89,27 @@ class SessionObject {
   // Adds the class to `exports` as `Session`.
   static bool Define(napi_env env, napi_value exports);
 
-  explicit SessionObject(std::unique_ptr<Session> session) : session_(std::move(session)) {}
+  explicit SessionObject(std::unique_ptr<Session> session)
+      : owned_(std::move(session)), session_(owned_.get()) {}
+  // Serves `borrowed`, which must outlive this object or its Release(): the
+  // Session of a CoreModuleGuest (core_guest_object.h), whose JS object
+  // carries the methods of SharedMethods().
+  explicit SessionObject(Session* borrowed) : session_(borrowed) {}
   ~SessionObject();
   SessionObject(const SessionObject&) = delete;
   SessionObject& operator=(const SessionObject&) = delete;
 
   // Null once closed.
-  Session* session() const { return session_.get(); }
+  Session* session() const { return session_; }
+
+  // What close() does: stops watching, then lets go of the session
+  // (destroying it if owned). Later calls throw ERR_WASIKV_CLOSED.
+  void Release();
+
+  // The methods a CoreModuleGuest shares with Session, as property
+  // descriptors: watch, takeEvents, openResolved, unwatch, openHandles.
+  // They find their SessionObject through CoreGuestObject::SessionOf.
+  static std::vector<napi_property_descriptor> SharedMethods();
 
  private:
   static napi_value New(napi_env env, napi_callback_info info);
@@ -127,7 +142,8 @@ class SessionObject {
   void StopWatching(bool from_hook = false);
   static void OnEnvCleanup(void* self);
 
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<Session> owned_;  // null when borrowed
+  Session* session_;                // null once released
   // Watching: the signal outlives the feed that calls it, and both stop
   // before the session goes (StopWatching). The env cleanup hook stops them
   // if Node tears the environment down first (a threadsafe function dies

@@ -1,34 +1,39 @@
 #!/usr/bin/env node
-// wasikv-run for components on Node's V8: runs one export of a WebAssembly
-// component transpiled by jco, its wasi:keyvalue imports served by wasikvd.
+// wasikv-run on Node's V8: runs one export of a WebAssembly component
+// transpiled by jco (lib/run_component.mjs), or of a core module on V8's
+// WebAssembly API (lib/run_core_module.mjs), its wasi:keyvalue imports
+// served by wasikvd.
 // `wasikv-run --runtime node ...` executes this script with its own
 // arguments; the flags, output and exit status are wasikv-run's
 // (adapter/run/run_args.cc): 0 ran and printed the results one per line,
-// 1 the component trapped (or watch delivery failed or timed out), 2 usage,
-// load or link error.
+// 1 the guest trapped (or watch delivery failed or timed out), 2 usage,
+// load or link error. A core module's exports are named as it spells them.
 //
 // The addon is $WASIKV_NODE_ADDON or the newest build/*/ one of this
 // checkout (lib/addon.mjs); transpiled components are cached in
 // $WASIKV_NODE_CACHE or <tmpdir>/wasikv-node-<uid>.
+
+import { open } from 'node:fs/promises';
 
 const EXIT_OK = 0;
 const EXIT_TRAP = 1;
 const EXIT_USAGE = 2;
 const DEFAULT_WATCH_TIMEOUT_MS = 30_000;
 
-const HELP = `wasikv-run --runtime node: runs a WebAssembly component on Node's V8 (jco),
-with wasi:keyvalue served by wasikvd.
+const HELP = `wasikv-run --runtime node: runs a WebAssembly component (through jco) or a
+core module on Node's V8, with wasi:keyvalue served by wasikvd.
 
-Usage: wasikv-run --runtime node [options] COMPONENT.wasm
+Usage: wasikv-run --runtime node [options] GUEST.wasm
 
-Calls one exported function of the component and prints its results, one per
-line. Exit status: 0 done, 1 the component trapped (or watch delivery failed or
+Calls one exported function of the guest and prints its results, one per
+line. Exit status: 0 done, 1 the guest trapped (or watch delivery failed or
 timed out), 2 usage, load or link error.
 
   --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)
   --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]
-  --invoke EXPORT        function to call, by its WIT name (check-spin or
-                         check_spin; default run)
+  --invoke EXPORT        function to call: a component's by its WIT name
+                         (check-spin or check_spin), a core module's as it
+                         exports it (default run)
   --arg N                integer argument to the export; repeat for each one
   --default-bucket NAME  bucket the guest gets for open("") (default default)
   --allow-bucket NAME    allow only these buckets (repeatable; default: any)
@@ -40,8 +45,9 @@ timed out), 2 usage, load or link error.
                          keys per list-keys page (default 1000)
   --timeout-ms N         deadline of each server call (default 10000)
   --watch-events N       after --invoke's results are printed, deliver changes
-                         to the buckets the component opened to its exported
-                         wasi:keyvalue/watcher until N have been delivered
+                         to the buckets the guest opened to its exported
+                         wasi:keyvalue/watcher (or seed 001's handle-watch)
+                         until N have been delivered
   --watch-bucket NAME    also watch this bucket, from the start (repeatable)
   --watch-timeout-ms N   give up on --watch-events after N ms, exit 1
                          (default 30000)
@@ -231,7 +237,7 @@ function parseArgs(argv, env) {
       throw new UsageError('--watch-timeout-ms needs --watch-events');
     }
   }
-  if (positional.length === 0) throw new UsageError('missing the component (COMPONENT.wasm)');
+  if (positional.length === 0) throw new UsageError('missing the guest (GUEST.wasm)');
   if (positional.length > 1) {
     throw new UsageError(
       `unexpected argument '${positional[1]}'; pass export arguments with --arg`,
@@ -361,19 +367,42 @@ async function watchPhase(component, parsed) {
   }
 }
 
+// Whether `path` holds a core module rather than a component (false if it
+// cannot be read: the loader says why).
+async function holdsCoreModule(path, isCoreModule) {
+  let file;
+  try {
+    file = await open(path, 'r');
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(8), 0, 8, 0);
+    return isCoreModule(buffer.subarray(0, bytesRead));
+  } catch {
+    return false;
+  } finally {
+    await file?.close();
+  }
+}
+
 async function run(parsed) {
   // Imported here so that --help and usage errors work without node_modules.
-  let loadComponent;
+  let load;
   let jsName;
   try {
-    ({ loadComponent, jsName } = await import('../lib/run_component.mjs'));
+    const core = await import('../lib/run_core_module.mjs');
+    if (await holdsCoreModule(parsed.guestPath, core.isCoreModule)) {
+      load = core.loadCoreModule;
+      jsName = (name) => name;
+    } else {
+      const components = await import('../lib/run_component.mjs');
+      load = components.loadComponent;
+      jsName = components.jsName;
+    }
   } catch (error) {
     return fail(EXIT_USAGE, messageOf(error));
   }
   const watching = parsed.watchEvents !== undefined;
   let component;
   try {
-    component = await loadComponent(parsed.guestPath, {
+    component = await load(parsed.guestPath, {
       ...parsed.options,
       ...(watching && {
         watch: { buckets: parsed.watchBuckets },
@@ -382,7 +411,7 @@ async function run(parsed) {
       }),
     });
   } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError) {
+    if (error instanceof WebAssembly.RuntimeError || error?.code === 'ERR_WASIKV_TRAP') {
       return fail(EXIT_TRAP, `trap while loading ${parsed.guestPath}: ${messageOf(error)}`);
     }
     return fail(EXIT_USAGE, `${parsed.guestPath}: ${messageOf(error)}`);

@@ -11,7 +11,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { KEYVALUE_TRANSPILE_MAP, keyValueImports } from './keyvalue_host.mjs';
-import { WATCHER_EXPORTS, WatchDelivery, watcherVersion } from './watch_delivery.mjs';
+import {
+  WATCHER_EXPORTS,
+  WatchDelivery,
+  componentDeliver,
+  watchOptions,
+  watcherVersion,
+} from './watch_delivery.mjs';
 
 const require = createRequire(import.meta.url);
 // Bump when the transpile options or the cache layout change.
@@ -170,22 +176,6 @@ async function importObject(names, keyValue) {
 
 let instances = 0;
 
-const WATCH_OPTION_NAMES = ['buckets', 'watchOpenedBuckets', 'maxQueuedEvents', 'keepAlive'];
-
-// session.watch()'s options from loadComponent's `watch` (true or an object).
-function watchOptions(watch) {
-  if (watch === true) return {};
-  if (watch === null || typeof watch !== 'object') {
-    throw new TypeError('options.watch must be true or an object');
-  }
-  return Object.fromEntries(
-    WATCH_OPTION_NAMES.filter((name) => watch[name] !== undefined).map((name) => [
-      name,
-      watch[name],
-    ]),
-  );
-}
-
 // Loads and instantiates the component at `componentPath`.
 //
 // options: the Host options of keyValueImports (endpoint, token,
@@ -223,8 +213,8 @@ export async function loadComponent(componentPath, options = {}) {
   // A core module (version 1) rather than a component (layer 1).
   if (bytes.length >= 8 && bytes.readUInt32LE(0) === 0x6d736100 && bytes.readUInt32LE(4) === 1) {
     throw new ComponentLoadError(
-      'this is a core module, not a component: run it with --runtime wabt, ' +
-        "or make it a component first (jco's componentEmbed and componentNew)",
+      'this is a core module, not a component: load it with loadCoreModule ' +
+        '(run_core_module.mjs), or run it with wasikv-run (either runtime)',
     );
   }
   const transpiled = await transpileCached(bytes, options);
@@ -245,8 +235,6 @@ export async function loadComponent(componentPath, options = {}) {
     if (watchVersion !== undefined) {
       delivery = new WatchDelivery({
         session: keyValue.session,
-        openBucket: keyValue.openBucket,
-        version: watchVersion,
         options: watchOptions(options.watch),
         onError: options.onWatchError,
       });
@@ -267,7 +255,13 @@ export async function loadComponent(componentPath, options = {}) {
         cause: error,
       });
     }
-    delivery?.attach(exports[`wasi:keyvalue/watcher@${watchVersion}`]);
+    delivery?.attach(
+      componentDeliver(
+        exports[`wasi:keyvalue/watcher@${watchVersion}`],
+        keyValue.openBucket,
+        watchVersion,
+      ),
+    );
     return {
       exports,
       functions: transpiled.functions,

@@ -1,14 +1,15 @@
-// Watch delivery for components on Node: the addon's WatchFeed
-// (session.watch / takeEvents, ../addon/session_object.h) supplies the
-// changes, and this calls the component's exported wasi:keyvalue/watcher
-// (on-set, on-delete) for each, oldest first, on the JS thread.
+// Watch delivery on Node: the addon's WatchFeed (session.watch /
+// takeEvents, ../addon/session_object.h) supplies the changes, and this
+// hands each, oldest first, on the JS thread, to a component's exported
+// wasi:keyvalue/watcher (on-set, on-delete; componentDeliver) or to a core
+// module's handlers (CoreModuleGuest.deliverEvent, which lowers it in C++).
 //
 // The feed's signal arrives between turns of the event loop, and events are
 // handed over in batches from setImmediate callbacks, so a handler never
 // runs while another call into the component is running (jco's calls are
-// synchronous): delivery happens between the host's calls. Each event's
-// bucket is a new Bucket resource of the watcher's version, the handler's to
-// drop (jco disposes it on [resource-drop]).
+// synchronous): delivery happens between the host's calls. For a
+// component, each event's bucket is a new Bucket resource of the watcher's
+// version, the handler's to drop (jco disposes it on [resource-drop]).
 import { KEYVALUE_VERSIONS } from './keyvalue_host.mjs';
 
 // Events handed to the guest per turn of the event loop.
@@ -30,6 +31,23 @@ export function watcherVersion(exportList) {
   return KEYVALUE_VERSIONS.find((version) => names.has(`wasi:keyvalue/watcher@${version}`));
 }
 
+const WATCH_OPTION_NAMES = ['buckets', 'watchOpenedBuckets', 'maxQueuedEvents', 'keepAlive'];
+
+// session.watch()'s options from loadComponent's or loadCoreModule's
+// `watch` (true or an object).
+export function watchOptions(watch) {
+  if (watch === true) return {};
+  if (watch === null || typeof watch !== 'object') {
+    throw new TypeError('options.watch must be true or an object');
+  }
+  return Object.fromEntries(
+    WATCH_OPTION_NAMES.filter((name) => watch[name] !== undefined).map((name) => [
+      name,
+      watch[name],
+    ]),
+  );
+}
+
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
@@ -40,35 +58,46 @@ function watchError(code, message, cause) {
 
 // One component instance's delivery. Not reusable after stop() or a
 // failure.
+// deliver(event) for a component: a new Bucket of `version` for the
+// event's bucket (openBucket(version, name), keyValueImports().openBucket),
+// then the watcher export's onSet or onDelete.
+export function componentDeliver(watcher, openBucket, version) {
+  return (event) => {
+    const bucket = openBucket(version, event.bucket);
+    if (event.type === 'set') {
+      watcher.onSet(bucket, event.key, event.value);
+    } else {
+      watcher.onDelete(bucket, event.key);
+    }
+  };
+}
+
 export class WatchDelivery {
   #session;
-  #openBucket;
-  #version;
   #onError;
-  #watcher;
+  #deliver;
   #delivered = 0;
   #error;
   #stopped = false;
   #scheduled = false;
   #waiters = new Set();
 
-  // session: the instance's addon Session. openBucket(version, name): a
-  // Bucket resource for an event (keyValueImports().openBucket). options:
-  // session.watch()'s ({ buckets, watchOpenedBuckets, maxQueuedEvents,
-  // keepAlive }). onError(error), if given, hears of the failure that
-  // stopped delivery. Watching starts now, so create this before the
-  // component runs anything; events wait until attach().
-  constructor({ session, openBucket, version, options = {}, onError }) {
+  // session: the instance's addon Session (or CoreModuleGuest, which has
+  // the same watch methods). options: session.watch()'s ({ buckets,
+  // watchOpenedBuckets, maxQueuedEvents, keepAlive }). onError(error), if
+  // given, hears of the failure that stopped delivery. Watching starts now,
+  // so create this before the guest runs anything; events wait until
+  // attach().
+  constructor({ session, options = {}, onError }) {
     this.#session = session;
-    this.#openBucket = openBucket;
-    this.#version = version;
     this.#onError = onError;
     session.watch(options, () => this.#schedule());
   }
 
-  // The component's watcher export ({ onSet, onDelete }): delivery begins.
-  attach(watcher) {
-    this.#watcher = watcher;
+  // deliver(event): hands one takeEvents() event to the guest's handler;
+  // throwing is a trap in the handler. Delivery begins.
+  attach(deliver) {
+    this.#deliver = deliver;
     this.#schedule();
   }
 
@@ -123,7 +152,7 @@ export class WatchDelivery {
   // full batch schedules the next one.
   #drain() {
     this.#scheduled = false;
-    if (this.#stopped || this.#watcher === undefined) return;
+    if (this.#stopped || this.#deliver === undefined) return;
     let events;
     try {
       events = this.#session.takeEvents(kBatch);
@@ -133,12 +162,7 @@ export class WatchDelivery {
     }
     for (const event of events) {
       try {
-        const bucket = this.#openBucket(this.#version, event.bucket);
-        if (event.type === 'set') {
-          this.#watcher.onSet(bucket, event.key, event.value);
-        } else {
-          this.#watcher.onDelete(bucket, event.key);
-        }
+        this.#deliver(event);
       } catch (error) {
         this.#fail(
           watchError(

@@ -24,7 +24,9 @@
 #define WASIKV_ADAPTER_CORE_ABI_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -87,6 +89,17 @@ inline constexpr std::string_view kReallocExports[] = {"cabi_realloc", "cm32p2_r
 // Reactor initialisers a binding calls once before any other export.
 inline constexpr std::string_view kInitializeExports[] = {"_initialize", "cm32p2_initialize"};
 
+// The export pair a core guest handles watch events with (watch-service's
+// wasi:keyvalue/watcher, draft or draft2, either mangling; or seed 001's
+// handle-watch), found through `has_export`; nullopt if it has none.
+struct WatchHandlers {
+  std::string on_set;
+  std::string on_delete;
+  bool seed = false;  // on-set takes an incoming-value handle, not the bytes
+};
+std::optional<WatchHandlers> FindWatchHandlers(
+    const std::function<bool(std::string_view)>& has_export);
+
 // One guest instance on a core-wasm runtime: its Session plus the
 // canonical-ABI state (the seed world's value, error and stream handles).
 // Not thread-safe; lives as long as the instance.
@@ -106,6 +119,16 @@ class CoreGuest {
 
   Session& session() { return session_; }
   GuestMemory& memory() { return *memory_; }
+
+  // The core arguments of a watch handler call for a change to `key` in
+  // `bucket`: a new bucket handle the handler owns, the key, and for on-set
+  // (`value` set) the value, lowered through the guest's realloc, or with
+  // seed 001's handlers an incoming-value handle holding it. Call it outside
+  // any import call; a GuestTrap if the guest's realloc misbehaves.
+  absl::StatusOr<std::vector<int64_t>> LowerWatchEvent(const std::string& bucket,
+                                                       std::string_view key,
+                                                       const std::optional<std::string>& value,
+                                                       bool seed_handlers);
 
   // The seed world's handle tables; defined in the .cc.
   struct SeedState;
