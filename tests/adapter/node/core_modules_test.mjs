@@ -8,27 +8,8 @@ import { test } from 'node:test';
 import { loadCoreModule } from '../../../adapter/node/lib/run_core_module.mjs';
 import { coreGuestPath, testHostOptions } from './guest_components.mjs';
 import { RunningCommand, requiredEnv, startServerFor } from './wasikv_server.mjs';
+import { kEvents, kTimeoutMs, writeSequenceWithCli } from './watch_sequence.mjs';
 
-// The events check_watch expects: 4 sets and 2 deletes in bucket "watched".
-const kEvents = 6;
-const kTimeoutMs = 30_000;
-
-// The writes check_watch expects (guests/watch_log.h), as watch_test.mjs makes them.
-async function writeSequenceWithCli(server) {
-  const steps = [
-    ['set', 'watched', 'w1', 'v1'],
-    ['set', 'other', 'ignored', 'x'],
-    ['set', 'watched', 'w2', 'v2'],
-    ['del', 'watched', 'w1'],
-    ['set', 'watched', 'w2', 'v2b'],
-    ['set', 'watched', 'w3', 'v3'],
-    ['del', 'watched', 'w3'],
-  ];
-  for (const step of steps) {
-    const result = await server.cli(step);
-    assert.equal(result.code, 0, `wasikv ${step.join(' ')}: ${result.stderr}`);
-  }
-}
 
 async function loadGuest(t, server, name, options = {}) {
   const guest = await loadCoreModule(coreGuestPath(name), {

@@ -9,27 +9,8 @@ import { test } from 'node:test';
 import { loadComponent } from '../../../adapter/node/lib/run_component.mjs';
 import { componentPath, coreGuestPath, testHostOptions } from './guest_components.mjs';
 import { RunningCommand, requiredEnv, startServerFor } from './wasikv_server.mjs';
+import { kEvents, kTimeoutMs, writeSequenceWithCli } from './watch_sequence.mjs';
 
-// The events check-watch expects: 4 sets and 2 deletes in bucket "watched".
-const kEvents = 6;
-const kTimeoutMs = 30_000;
-
-// The writes check-watch expects, made by the wasikv CLI; the write to "other" is not watched.
-async function writeSequenceWithCli(server) {
-  const steps = [
-    ['set', 'watched', 'w1', 'v1'],
-    ['set', 'other', 'ignored', 'x'],
-    ['set', 'watched', 'w2', 'v2'],
-    ['del', 'watched', 'w1'],
-    ['set', 'watched', 'w2', 'v2b'],
-    ['set', 'watched', 'w3', 'v3'],
-    ['del', 'watched', 'w3'],
-  ];
-  for (const step of steps) {
-    const result = await server.cli(step);
-    assert.equal(result.code, 0, `wasikv ${step.join(' ')}: ${result.stderr}`);
-  }
-}
 
 function loadWatchGuest(server, options = {}) {
   return loadComponent(componentPath('watch_guest'), { ...testHostOptions(server), ...options });
