@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/adapter/guest_loader.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
@@ -134,22 +135,21 @@ int Run(int ops, int instances) {
 }  // namespace wasikv
 
 int main(int argc, char** argv) {
+  constexpr char kUsage[] =
+      "usage: adapter_bench [--ops N] [--instances N]\n"
+      "  --ops N        calls per row (default 5000)\n"
+      "  --instances N  guest instances per runtime kept alive (default 1000)\n";
   int ops = 5000;
   int instances = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--ops") {
-      ops = std::atoi(argv[i + 1]);
-    } else if (flag == "--instances") {
-      instances = std::atoi(argv[i + 1]);
-    } else {
-      std::fprintf(stderr, "usage: adapter_bench [--ops N] [--instances N]\n");
-      return 2;
+  for (const auto& flag : wasikv::bench::SplitBenchFlags(argc, argv, "adapter_bench", kUsage)) {
+    int* target = flag.name == "--ops" ? &ops : flag.name == "--instances" ? &instances : nullptr;
+    if (target == nullptr) {
+      wasikv::bench::ExitWithUsage("adapter_bench", kUsage, "unknown flag " + flag.name);
     }
-  }
-  if (ops <= 0 || instances <= 0) {
-    std::fprintf(stderr, "adapter_bench: --ops and --instances must be positive\n");
-    return 2;
+    *target = std::atoi(flag.value.c_str());
+    if (*target <= 0) {
+      wasikv::bench::ExitWithUsage("adapter_bench", kUsage, flag.name + " must be positive");
+    }
   }
   return wasikv::Run(ops, instances);
 }

@@ -56,6 +56,7 @@
 #include "server/key_format.h"
 #include "server/rocksdb_options.h"
 #include "server/store.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/bench/latency_histogram.h"
 #include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
@@ -125,28 +126,14 @@ constexpr char kUsage[] = R"(kv_bench: wasikvd throughput and latency against sa
 )";
 
 [[noreturn]] void Usage(const std::string& error) {
-  std::fprintf(stderr, "kv_bench: %s\n\n%s", error.c_str(), kUsage);
-  std::exit(2);
+  bench::ExitWithUsage("kv_bench", kUsage, error);
 }
 
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    }
-    std::string name = arg;
-    std::string value;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      Usage("missing value for " + arg);
-    }
+  for (const bench::BenchFlag& flag : bench::SplitBenchFlags(argc, argv, "kv_bench", kUsage)) {
+    const std::string& name = flag.name;
+    const std::string& value = flag.value;
     char* end = nullptr;
     if (name == "--seconds") {
       flags.seconds = std::strtod(value.c_str(), &end);

@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/bench/latency_histogram.h"
 #include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
@@ -152,8 +153,7 @@ constexpr char kUsage[] =
 )";
 
 [[noreturn]] void Usage(const std::string& error) {
-  std::fprintf(stderr, "watch_bench: %s\n\n%s", error.c_str(), kUsage);
-  std::exit(2);
+  bench::ExitWithUsage("watch_bench", kUsage, error);
 }
 
 long ParseLong(const std::string& name, const std::string& value, long min, long max) {
@@ -167,22 +167,9 @@ long ParseLong(const std::string& name, const std::string& value, long min, long
 
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    }
-    std::string name = arg;
-    std::string value;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      Usage("missing value for " + arg);
-    }
+  for (const bench::BenchFlag& flag : bench::SplitBenchFlags(argc, argv, "watch_bench", kUsage)) {
+    const std::string& name = flag.name;
+    const std::string& value = flag.value;
     char* end = nullptr;
     if (name == "--seconds") {
       flags.seconds = std::strtod(value.c_str(), &end);
