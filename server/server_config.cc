@@ -4,8 +4,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/status_macros.h"
-#include "server/str_cat.h"
+#include "server/common/status_macros.h"
+#include "server/common/str_cat.h"
 
 namespace wasikv {
 namespace {

@@ -11,10 +11,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/log.h"
-#include "server/request_limits.h"
-#include "server/store.h"
-#include "server/watch_hub.h"
+#include "server/common/log.h"
+#include "server/rpc/request_limits.h"
+#include "server/storage/store.h"
+#include "server/watch/watch_hub.h"
 
 namespace wasikv {
 

@@ -5,7 +5,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "server/str_cat.h"
+#include "server/common/str_cat.h"
 
 namespace wasikv {
 namespace {

@@ -19,13 +19,13 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
-#include "server/buckets_service.h"
-#include "server/call_runner.h"
-#include "server/kv_service.h"
+#include "server/rpc/buckets_service.h"
+#include "server/rpc/call_runner.h"
+#include "server/rpc/kv_service.h"
 #include "server/server_config.h"
-#include "server/store.h"
-#include "server/watch_hub.h"
-#include "server/watch_service.h"
+#include "server/storage/store.h"
+#include "server/watch/watch_hub.h"
+#include "server/watch/watch_service.h"
 
 namespace wasikv {
 

@@ -9,9 +9,9 @@
 
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
-#include "server/log.h"
+#include "server/common/log.h"
 #include "server/server_config.h"
-#include "server/store.h"
+#include "server/storage/store.h"
 #include "server/wasikv_server.h"
 
 namespace {

@@ -1,0 +1,46 @@
+// BucketsService serves wasikv.v1.Buckets: open, create, delete and list.
+//
+// Thread safety: called concurrently by gRPC; no mutable state of its own.
+// Borrows the store and runner, which must outlive the gRPC server.
+#ifndef WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
+#define WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
+
+#include "server/rpc/call_runner.h"
+#include "server/rpc/request_limits.h"
+#include "server/storage/store.h"
+#include "wasikv/v1/kv.grpc.pb.h"
+
+namespace wasikv {
+
+class BucketsService final : public v1::Buckets::CallbackService {
+ public:
+  BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
+                 bool auto_create_buckets)
+      : store_(store),
+        runner_(runner),
+        limits_(limits),
+        auto_create_buckets_(auto_create_buckets) {}
+
+  grpc::ServerUnaryReactor* OpenBucket(grpc::CallbackServerContext* context,
+                                       const v1::OpenBucketRequest* request,
+                                       v1::OpenBucketResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBucket(grpc::CallbackServerContext* context,
+                                         const v1::CreateBucketRequest* request,
+                                         v1::CreateBucketResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteBucket(grpc::CallbackServerContext* context,
+                                         const v1::DeleteBucketRequest* request,
+                                         v1::DeleteBucketResponse* response) override;
+  grpc::ServerUnaryReactor* ListBuckets(grpc::CallbackServerContext* context,
+                                        const v1::ListBucketsRequest* request,
+                                        v1::ListBucketsResponse* response) override;
+
+ private:
+  Store* const store_;
+  CallRunner* const runner_;
+  const RequestLimits limits_;
+  const bool auto_create_buckets_;
+};
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
