@@ -21,13 +21,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_PACKAGES=(
   cmake ninja-build ccache gcc g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto
+  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto prometheus-cpp-dev
 )
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
 # wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile
 # the C test guests to wasm32, and Node.js to run them as components (jco).
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
+  prometheus curl python3
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
   nodejs
 )

@@ -20,6 +20,8 @@ namespace wasikv {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
+  // The admin HTTP port (/metrics, /healthz, /readyz); empty: off.
+  std::string admin_listen = "127.0.0.1:50052";
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;
@@ -34,8 +36,9 @@ struct ServerConfig {
   LogFormat log_format = LogFormat::kText;
   spdlog::level::level_enum log_level = spdlog::level::info;
   // If >= 0, the bound address ("127.0.0.1:41234") is written to this file
-  // descriptor, followed by a newline, once the server accepts calls; then
-  // the descriptor is closed. Lets tests and supervisors wait for readiness
+  // descriptor, followed by a newline, once the server accepts calls, and
+  // then the bound admin address and a newline if the admin port is on;
+  // then the descriptor is closed. Lets tests and supervisors wait for readiness
   // without polling, and learn the port chosen for --listen HOST:0.
   int ready_fd = -1;
 };

@@ -5,10 +5,21 @@
 
 namespace wasikv {
 
+BucketsService::BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
+                               bool auto_create_buckets, ServerMetrics* metrics)
+    : store_(store), runner_(runner), limits_(limits), auto_create_buckets_(auto_create_buckets) {
+  // In Method order.
+  constexpr const char* kNames[kMethodCount] = {"OpenBucket", "CreateBucket", "DeleteBucket",
+                                                "ListBuckets"};
+  for (int i = 0; i < kMethodCount; ++i) {
+    methods_[i] = metrics->AddMethod("wasikv.v1.Buckets", kNames[i], RpcType::kUnary);
+  }
+}
+
 grpc::ServerUnaryReactor* BucketsService::OpenBucket(grpc::CallbackServerContext* context,
                                                      const v1::OpenBucketRequest* request,
                                                      v1::OpenBucketResponse* response) {
-  return runner_->Run(context, "OpenBucket", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kOpenBucket], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     response->set_revision(store_->CurrentRevision());
     ASSIGN_OR_RETURN(std::optional<BucketInfo> bucket, store_->FindBucket(request->bucket()));
@@ -28,7 +39,7 @@ grpc::ServerUnaryReactor* BucketsService::OpenBucket(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* BucketsService::CreateBucket(grpc::CallbackServerContext* context,
                                                        const v1::CreateBucketRequest* request,
                                                        v1::CreateBucketResponse* response) {
-  return runner_->Run(context, "CreateBucket", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kCreateBucket], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     ASSIGN_OR_RETURN(uint64_t revision, store_->CreateBucket(request->bucket()));
     response->set_revision(revision);
@@ -39,7 +50,7 @@ grpc::ServerUnaryReactor* BucketsService::CreateBucket(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* BucketsService::DeleteBucket(grpc::CallbackServerContext* context,
                                                        const v1::DeleteBucketRequest* request,
                                                        v1::DeleteBucketResponse* response) {
-  return runner_->Run(context, "DeleteBucket", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kDeleteBucket], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     ASSIGN_OR_RETURN(Store::DeleteBucketResult result, store_->DeleteBucket(request->bucket()));
     response->set_deleted(result.deleted);
@@ -52,7 +63,7 @@ grpc::ServerUnaryReactor* BucketsService::DeleteBucket(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* BucketsService::ListBuckets(grpc::CallbackServerContext* context,
                                                       const v1::ListBucketsRequest* /*request*/,
                                                       v1::ListBucketsResponse* response) {
-  return runner_->Run(context, "ListBuckets", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kListBuckets], [=, this]() -> absl::Status {
     Store::BucketList list = store_->ListBuckets();
     response->set_revision(list.revision);
     for (const BucketInfo& bucket : list.buckets) {

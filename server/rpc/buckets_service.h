@@ -5,6 +5,9 @@
 #ifndef WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
 #define WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
 
+#include <array>
+
+#include "server/metrics/server_metrics.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
@@ -15,11 +18,7 @@ namespace wasikv {
 class BucketsService final : public v1::Buckets::CallbackService {
  public:
   BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
-                 bool auto_create_buckets)
-      : store_(store),
-        runner_(runner),
-        limits_(limits),
-        auto_create_buckets_(auto_create_buckets) {}
+                 bool auto_create_buckets, ServerMetrics* metrics);
 
   grpc::ServerUnaryReactor* OpenBucket(grpc::CallbackServerContext* context,
                                        const v1::OpenBucketRequest* request,
@@ -35,10 +34,13 @@ class BucketsService final : public v1::Buckets::CallbackService {
                                         v1::ListBucketsResponse* response) override;
 
  private:
+  enum Method { kOpenBucket, kCreateBucket, kDeleteBucket, kListBuckets, kMethodCount };
+
   Store* const store_;
   CallRunner* const runner_;
   const RequestLimits limits_;
   const bool auto_create_buckets_;
+  std::array<RpcMethod*, kMethodCount> methods_;
 };
 
 }  // namespace wasikv

@@ -23,8 +23,10 @@ absl::Status CallRunner::Overloaded() const {
 }
 
 void CallRunner::Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                        std::string_view method, const absl::Status& status,
+                        RpcMethod* method, const absl::Status& status,
                         std::chrono::steady_clock::time_point start) {
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  method->Handled(status.code(), elapsed);
   // Server faults are errors an operator must see; caller mistakes are
   // visible at debug level with every other call.
   const bool server_fault = status.code() == absl::StatusCode::kInternal ||
@@ -32,11 +34,9 @@ void CallRunner::Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryR
                             status.code() == absl::StatusCode::kUnknown;
   const auto level = server_fault ? spdlog::level::err : spdlog::level::debug;
   if (spdlog::should_log(level)) {
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     LogEvent(level, "call",
-             {{"method", std::string(method)},
+             {{"method", method->name()},
               {"code", std::string(absl::StatusCodeToString(status.code()))},
               {"micros", std::to_string(micros)},
               {"peer", context->peer()},

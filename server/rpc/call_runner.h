@@ -22,6 +22,7 @@
 #include "boost/asio/thread_pool.hpp"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/metrics/rpc_method.h"
 #include "server/rpc/grpc_status.h"
 
 namespace wasikv {
@@ -34,17 +35,18 @@ class CallRunner {
   ~CallRunner();
 
   // Runs `work` (absl::Status()) on a worker and finishes the call with its
-  // status. `method` names the call in logs; it must be a literal.
+  // status. `method` names the call in logs and counts it in metrics.
   template <typename Work>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, std::string_view method,
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, RpcMethod* method,
                                 Work work) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    const auto start = std::chrono::steady_clock::now();
+    method->Started();
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
-      Finish(context, reactor, method, Overloaded(), std::chrono::steady_clock::now());
+      Finish(context, reactor, method, Overloaded(), start);
       return reactor;
     }
-    const auto start = std::chrono::steady_clock::now();
     boost::asio::post(
         pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
           queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -59,11 +61,15 @@ class CallRunner {
 
   void Stop();
 
+  // Calls waiting for a worker now, and the most that may wait.
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  size_t max_queued_calls() const { return max_queued_calls_; }
+
  private:
   absl::Status Overloaded() const;
   // Logs the call and finishes it.
   void Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-              std::string_view method, const absl::Status& status,
+              RpcMethod* method, const absl::Status& status,
               std::chrono::steady_clock::time_point start);
 
   boost::asio::thread_pool pool_;

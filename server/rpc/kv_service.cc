@@ -3,11 +3,23 @@
 #include <utility>
 #include <vector>
 
-#include "server/rpc/list_cursor.h"
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
+#include "server/rpc/list_cursor.h"
 
 namespace wasikv {
+
+KvService::KvService(Store* store, CallRunner* runner, const RequestLimits& limits,
+                     ServerMetrics* metrics)
+    : store_(store), runner_(runner), limits_(limits) {
+  // In Method order.
+  constexpr const char* kNames[kMethodCount] = {
+      "Get",     "Set",     "Delete",    "Exists", "ListKeys", "Increment", "CompareAndSwap",
+      "GetMany", "SetMany", "DeleteMany"};
+  for (int i = 0; i < kMethodCount; ++i) {
+    methods_[i] = metrics->AddMethod("wasikv.v1.KV", kNames[i], RpcType::kUnary);
+  }
+}
 
 template <typename Request>
 absl::Status KvService::CheckBucketAndKey(const Request& request) const {
@@ -29,7 +41,7 @@ absl::Status KvService::CheckKeyList(const Request& request) const {
 
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
                                          const v1::GetRequest* request, v1::GetResponse* response) {
-  return runner_->Run(context, "Get", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kGet], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
     response->set_revision(read.revision);
@@ -44,7 +56,7 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
 
 grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
                                          const v1::SetRequest* request, v1::SetResponse* response) {
-  return runner_->Run(context, "Set", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kSet], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     RETURN_IF_ERROR(limits_.CheckValue("value", request->value()));
     ASSIGN_OR_RETURN(Store::WriteResult write,
@@ -58,7 +70,7 @@ grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context,
                                             const v1::DeleteRequest* request,
                                             v1::DeleteResponse* response) {
-  return runner_->Run(context, "Delete", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kDelete], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     ASSIGN_OR_RETURN(Store::WriteResult write, store_->Delete(request->bucket(), request->key()));
     response->set_revision(write.revision);
@@ -70,7 +82,7 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* KvService::Exists(grpc::CallbackServerContext* context,
                                             const v1::ExistsRequest* request,
                                             v1::ExistsResponse* response) {
-  return runner_->Run(context, "Exists", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kExists], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
     response->set_revision(read.revision);
@@ -85,7 +97,7 @@ grpc::ServerUnaryReactor* KvService::Exists(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* KvService::ListKeys(grpc::CallbackServerContext* context,
                                               const v1::ListKeysRequest* request,
                                               v1::ListKeysResponse* response) {
-  return runner_->Run(context, "ListKeys", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kListKeys], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     RETURN_IF_ERROR(limits_.CheckPrefix("prefix", request->prefix()));
     size_t limit = 0;
@@ -107,7 +119,7 @@ grpc::ServerUnaryReactor* KvService::ListKeys(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* KvService::Increment(grpc::CallbackServerContext* context,
                                                const v1::IncrementRequest* request,
                                                v1::IncrementResponse* response) {
-  return runner_->Run(context, "Increment", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kIncrement], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     ASSIGN_OR_RETURN(Store::IncrementResult result,
                      store_->Increment(request->bucket(), request->key(), request->delta()));
@@ -120,7 +132,7 @@ grpc::ServerUnaryReactor* KvService::Increment(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* KvService::CompareAndSwap(grpc::CallbackServerContext* context,
                                                     const v1::CompareAndSwapRequest* request,
                                                     v1::CompareAndSwapResponse* response) {
-  return runner_->Run(context, "CompareAndSwap", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kCompareAndSwap], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckBucketAndKey(*request));
     RETURN_IF_ERROR(limits_.CheckValue("new_value", request->new_value()));
     CasCondition condition;
@@ -169,7 +181,7 @@ grpc::ServerUnaryReactor* KvService::CompareAndSwap(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KvService::GetMany(grpc::CallbackServerContext* context,
                                              const v1::GetManyRequest* request,
                                              v1::GetManyResponse* response) {
-  return runner_->Run(context, "GetMany", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kGetMany], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckKeyList(*request));
     const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
     ASSIGN_OR_RETURN(Store::ManyReadResult read, store_->GetMany(request->bucket(), keys));
@@ -197,7 +209,7 @@ grpc::ServerUnaryReactor* KvService::GetMany(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* context,
                                              const v1::SetManyRequest* request,
                                              v1::SetManyResponse* response) {
-  return runner_->Run(context, "SetMany", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kSetMany], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
     RETURN_IF_ERROR(limits_.CheckBatchSize("entries", request->entries_size()));
     size_t bytes = 0;
@@ -220,7 +232,7 @@ grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* KvService::DeleteMany(grpc::CallbackServerContext* context,
                                                 const v1::DeleteManyRequest* request,
                                                 v1::DeleteManyResponse* response) {
-  return runner_->Run(context, "DeleteMany", [=, this]() -> absl::Status {
+  return runner_->Run(context, methods_[kDeleteMany], [=, this]() -> absl::Status {
     RETURN_IF_ERROR(CheckKeyList(*request));
     const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
     ASSIGN_OR_RETURN(Store::DeleteManyResult result, store_->DeleteMany(request->bucket(), keys));

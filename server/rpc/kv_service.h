@@ -11,6 +11,9 @@
 #ifndef WASIKV_SERVER_RPC_KV_SERVICE_H_
 #define WASIKV_SERVER_RPC_KV_SERVICE_H_
 
+#include <array>
+
+#include "server/metrics/server_metrics.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
@@ -20,8 +23,7 @@ namespace wasikv {
 
 class KvService final : public v1::KV::CallbackService {
  public:
-  KvService(Store* store, CallRunner* runner, const RequestLimits& limits)
-      : store_(store), runner_(runner), limits_(limits) {}
+  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
@@ -53,6 +55,20 @@ class KvService final : public v1::KV::CallbackService {
                                        v1::DeleteManyResponse* response) override;
 
  private:
+  enum Method {
+    kGet,
+    kSet,
+    kDelete,
+    kExists,
+    kListKeys,
+    kIncrement,
+    kCompareAndSwap,
+    kGetMany,
+    kSetMany,
+    kDeleteMany,
+    kMethodCount
+  };
+
   // Checks the bucket and key fields every single-key request has.
   template <typename Request>
   absl::Status CheckBucketAndKey(const Request& request) const;
@@ -63,6 +79,7 @@ class KvService final : public v1::KV::CallbackService {
   Store* const store_;
   CallRunner* const runner_;
   const RequestLimits limits_;
+  std::array<RpcMethod*, kMethodCount> methods_;
 };
 
 }  // namespace wasikv

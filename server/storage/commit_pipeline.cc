@@ -70,7 +70,9 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
 
   rocksdb::WriteOptions write_options;
   write_options.sync = sync_writes_;
+  const auto write_start = std::chrono::steady_clock::now();
   absl::Status status = FromRocksStatus(db_->Write(write_options, &batch), "commit");
+  const auto write_time = std::chrono::steady_clock::now() - write_start;
   if (status.ok()) {
     last_committed_.store(last, std::memory_order_release);
     if (!listeners_.empty()) {
@@ -81,15 +83,21 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
     }
   }
 
-  absl::MutexLock lock(&mu_);
-  for (Writer* w : group) {
-    queue_.pop_front();
-    if (w == &self) continue;
-    w->status = status;
-    w->done = true;
-    w->cv.Signal();
+  {
+    absl::MutexLock lock(&mu_);
+    for (Writer* w : group) {
+      queue_.pop_front();
+      if (w == &self) continue;
+      w->status = status;
+      w->done = true;
+      w->cv.Signal();
+    }
+    if (!queue_.empty()) queue_.front()->cv.Signal();
   }
-  if (!queue_.empty()) queue_.front()->cv.Signal();
+  if (group_observer_ && status.ok()) {
+    // Outside the queue lock: the next group may already be committing.
+    group_observer_(group.size(), write_time);
+  }
   if (!status.ok()) return status;
   return record->revision();
 }

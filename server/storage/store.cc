@@ -9,12 +9,12 @@
 #include "fmt/format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
-#include "server/storage/key_format.h"
 #include "server/common/log.h"
-#include "server/storage/rocks_status.h"
-#include "server/storage/rocksdb_options.h"
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
+#include "server/storage/key_format.h"
+#include "server/storage/rocks_status.h"
+#include "server/storage/rocksdb_options.h"
 
 namespace wasikv {
 namespace {
@@ -95,8 +95,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
+  rocksdb::DBOptions db_options = MakeDBOptions();
+  db_options.listeners.push_back(store->stall_listener_);
   RETURN_IF_ERROR(
-      FromRocksStatus(rocksdb::DB::Open(MakeDBOptions(), options.data_dir, families, &handles, &db),
+      FromRocksStatus(rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &db),
                       StrCat("open of '", options.data_dir, "'")));
   store->db_.reset(db);
   store->data_cf_ = handles[0];
@@ -188,6 +190,11 @@ absl::Status Store::Close() {
   status.Update(FromRocksStatus(db_->Close(), "close"));
   db_.reset();
   return status;
+}
+
+EngineStats Store::GetEngineStats() const {
+  rocksdb::ColumnFamilyHandle* const families[] = {data_cf_, log_cf_};
+  return ReadEngineStats(db_.get(), families, *stall_listener_);
 }
 
 absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {

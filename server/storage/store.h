@@ -36,6 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/storage/change_cache.h"
 #include "server/storage/commit_pipeline.h"
+#include "server/storage/engine_stats.h"
 #include "server/storage/key_lock_table.h"
 
 namespace rocksdb {
@@ -176,6 +177,8 @@ class Store {
   uint64_t CurrentRevision() const { return pipeline_->LastCommittedRevision(); }
   bool auto_create_buckets() const { return options_.auto_create_buckets; }
   CommitPipeline& pipeline() { return *pipeline_; }
+  // RocksDB's figures (sizes, compaction debt, memory, stalls), for metrics.
+  EngineStats GetEngineStats() const;
 
   // Change history (the log Watch replays).
   //
@@ -241,6 +244,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   std::unique_ptr<CommitPipeline> pipeline_;
   KeyLockTable key_locks_;
+  const std::shared_ptr<WriteStallListener> stall_listener_ =
+      std::make_shared<WriteStallListener>();
 
   absl::Mutex create_mu_;  // serialises bucket creation
   absl::Mutex buckets_mu_;

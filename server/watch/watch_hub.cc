@@ -1,5 +1,7 @@
 #include "server/watch/watch_hub.h"
 
+#include <algorithm>
+
 namespace wasikv {
 namespace {
 
@@ -117,6 +119,24 @@ void WatchHub::Shutdown() {
                              "received + 1 (current revision " +
                                  std::to_string(revision) + ")"));
   }
+}
+
+WatchHub::Stats WatchHub::GetStats() {
+  Stats stats;
+  stats.events_sent = events_sent_.load(std::memory_order_relaxed);
+  const uint64_t current = store_->CurrentRevision();
+  absl::MutexLock lock(&mu_);
+  stats.open_streams = streams_.size();
+  // Streams stay registered until OnDone, which unregisters under mu_, so the
+  // raw pointers are alive here.
+  for (const auto& [raw, weak] : streams_) {
+    auto parked = parked_.find(raw->bucket());
+    if (parked != parked_.end() && parked->second.contains(raw)) continue;
+    const uint64_t next = raw->next_revision();
+    if (next <= current)
+      stats.max_lag_revisions = std::max(stats.max_lag_revisions, current + 1 - next);
+  }
+  return stats;
 }
 
 void WatchHub::TickLoop() {

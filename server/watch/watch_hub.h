@@ -17,6 +17,7 @@
 #ifndef WASIKV_SERVER_WATCH_WATCH_HUB_H_
 #define WASIKV_SERVER_WATCH_WATCH_HUB_H_
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -83,6 +84,18 @@ class WatchHub {
   // Ends every stream with UNAVAILABLE and refuses new ones.
   void Shutdown();
 
+  // What the streams are doing, for metrics.
+  struct Stats {
+    size_t open_streams = 0;
+    uint64_t events_sent = 0;  // since start
+    // The most revisions any stream that is not caught up lags behind the
+    // store (a caught-up stream waiting for its bucket lags by 0).
+    uint64_t max_lag_revisions = 0;
+  };
+  Stats GetStats();
+  // A stream handed `events` events to gRPC.
+  void CountSent(size_t events) { events_sent_.fetch_add(events, std::memory_order_relaxed); }
+
  private:
   void OnCommit(const std::vector<const storage::ChangeRecord*>& records);
   void TickLoop();
@@ -103,6 +116,7 @@ class WatchHub {
   std::vector<std::weak_ptr<WatchStream>> budget_waiters_ ABSL_GUARDED_BY(budget_mu_);
   // The newest revision OnCommit has seen.
   uint64_t notified_revision_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> events_sent_{0};
   std::thread ticker_;
 };
 

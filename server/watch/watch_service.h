@@ -6,6 +6,7 @@
 #ifndef WASIKV_SERVER_WATCH_WATCH_SERVICE_H_
 #define WASIKV_SERVER_WATCH_WATCH_SERVICE_H_
 
+#include "server/metrics/server_metrics.h"
 #include "server/rpc/request_limits.h"
 #include "server/watch/watch_hub.h"
 #include "wasikv/v1/watch.grpc.pb.h"
@@ -14,7 +15,10 @@ namespace wasikv {
 
 class WatchService final : public v1::Watch::CallbackService {
  public:
-  WatchService(WatchHub* hub, const RequestLimits& limits) : hub_(hub), limits_(limits) {}
+  WatchService(WatchHub* hub, const RequestLimits& limits, ServerMetrics* metrics)
+      : hub_(hub),
+        limits_(limits),
+        method_(metrics->AddMethod("wasikv.v1.Watch", "Watch", RpcType::kServerStream)) {}
 
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
                                                      const v1::WatchRequest* request) override;
@@ -25,6 +29,7 @@ class WatchService final : public v1::Watch::CallbackService {
 
   WatchHub* const hub_;
   const RequestLimits limits_;
+  RpcMethod* const method_;
 };
 
 }  // namespace wasikv

@@ -7,18 +7,22 @@
 
 namespace wasikv {
 
-WatchStream::WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, Target target,
+WatchStream::WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, RpcMethod* method,
+                         std::chrono::steady_clock::time_point start, Target target,
                          uint64_t start_revision)
     : hub_(hub),
       context_(context),
+      method_(method),
+      start_(start),
       target_(std::move(target)),
+      position_(start_revision),
       next_revision_(start_revision),
       last_sent_(std::chrono::steady_clock::now()) {}
 
 void WatchStream::Begin() {
   self_ = shared_from_this();
   if (!hub_->Register(self_)) {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     return;
   }
   {
@@ -67,6 +71,7 @@ void WatchStream::Pump() {
     if (finished_ || writing_ || pumping_ || end_status_) return;
     pumping_ = true;
     next_revision_ = std::max(next_revision_, skip_to_);
+    position_.store(next_revision_, std::memory_order_relaxed);
     from = next_revision_;
   }
   // A response may take up to max_response_bytes: hold that much of the
@@ -120,7 +125,9 @@ void WatchStream::Pump() {
         v1::WatchResponse built;
         for (const SharedRecord& record : *records) AddMatchingEvents(*record, &built);
         next_revision_ = records->back()->revision() + 1;
+        position_.store(next_revision_, std::memory_order_relaxed);
         if (built.events_size() > 0) {
+          hub_->CountSent(built.events_size());
           progress_due_ = false;  // this response reports progress too
           built.set_revision(next_revision_ - 1);
           response_ = std::move(built);
@@ -267,7 +274,13 @@ std::optional<grpc::Status> WatchStream::TakeFinishLocked() {
 }
 
 void WatchStream::FinishWith(std::optional<grpc::Status> status) {
-  if (status) Finish(*status);
+  if (status) Complete(*status);
+}
+
+void WatchStream::Complete(const grpc::Status& status) {
+  method_->Handled(static_cast<absl::StatusCode>(status.error_code()),
+                   std::chrono::steady_clock::now() - start_);
+  Finish(status);
 }
 
 }  // namespace wasikv

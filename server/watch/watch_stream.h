@@ -22,6 +22,7 @@
 #ifndef WASIKV_SERVER_WATCH_WATCH_STREAM_H_
 #define WASIKV_SERVER_WATCH_WATCH_STREAM_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/metrics/rpc_method.h"
 #include "server/storage/change_cache.h"
 #include "wasikv/v1/watch.pb.h"
 
@@ -55,11 +57,14 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   // Starts the stream at `start_revision` (the first revision to deliver):
   // sends the created response, then pulls. Call Begin() right after
   // construction through std::make_shared.
-  WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, Target target,
-              uint64_t start_revision);
+  // `method` counts the call (Started() already called for it) and its end.
+  WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, RpcMethod* method,
+              std::chrono::steady_clock::time_point start, Target target, uint64_t start_revision);
   void Begin();
 
   const std::string& bucket() const { return target_.bucket; }
+  // The first revision the stream has not yet read past, for lag metrics.
+  uint64_t next_revision() const { return position_.load(std::memory_order_relaxed); }
 
   // From the hub: new changes in the bucket (pull again).
   // `skip_to`: revisions below it (from where the stream parked) do not touch
@@ -92,10 +97,16 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   // status to finish with (outside the lock), if any.
   std::optional<grpc::Status> TakeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishWith(std::optional<grpc::Status> status);
+  // Finishes the call with `status` and counts its end.
+  void Complete(const grpc::Status& status);
 
   WatchHub* const hub_;
   grpc::CallbackServerContext* const context_;
+  RpcMethod* const method_;
+  const std::chrono::steady_clock::time_point start_;
   const Target target_;
+  // next_revision_, readable without mu_.
+  std::atomic<uint64_t> position_;
 
   absl::Mutex mu_;
   uint64_t next_revision_ ABSL_GUARDED_BY(mu_);
