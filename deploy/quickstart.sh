@@ -9,11 +9,11 @@
 #       whole suite with ctest. This is what CI runs (.ci/run).
 #
 # Everything the project needs comes from Debian's packages through apt-get,
-# except, for the tests, the npm packages of adapter/node (jco and
-# componentize-js, which run WebAssembly components on Node), which `npm ci`
-# installs from the npm registry exactly as adapter/node/package-lock.json
-# pins them. Nothing is downloaded any other way. Run as root, or with sudo
-# available.
+# except, for the tests, npm packages, which `npm ci` installs from the npm
+# registry exactly as each folder's package-lock.json pins them: adapter/node's
+# (jco and componentize-js, which run WebAssembly components on Node) and
+# tests/deploy's (the Kubernetes manifest validator). Nothing is downloaded
+# any other way. Run as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -62,10 +62,10 @@ install_node() {
   fi
 }
 
-# jco and componentize-js, as adapter/node/package-lock.json pins them;
-# installed again only when the lock changes.
+# The npm packages of one folder, as its package-lock.json pins them;
+# installed again only when that lock changes.
 install_node_modules() {
-  local dir=adapter/node
+  local dir=$1
   local stamp=$dir/node_modules/.wasikv-package-lock.sha256
   local lock_hash
   lock_hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
@@ -88,7 +88,8 @@ case "${1:-}" in
   test)
     install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     install_node
-    install_node_modules
+    install_node_modules adapter/node
+    install_node_modules tests/deploy
     cmake --preset ci
     cmake --build --preset ci
     ctest --preset ci
