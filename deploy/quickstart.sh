@@ -26,12 +26,14 @@ BUILD_PACKAGES=(
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
 # wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile
 # the C test guests to wasm32, and Node.js to run them as components (jco).
-# For deploy/: systemd-analyze (systemd) checks the unit offline.
+# For deploy/: systemd-analyze (systemd) checks the unit offline, promtool
+# (prometheus) the alert rules; the Prometheus server that package also
+# brings is not used.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
   nodejs
-  systemd
+  systemd prometheus
 )
 
 install_missing() {
