@@ -102,7 +102,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   close(ready[0]);
   std::unique_ptr<ServerProcess> process(
       new ServerProcess(pid, std::move(address), std::move(admin_address)));
-  if (address.empty()) {
+  if (process->address().empty()) {
     std::optional<int> code = process->StopWith(SIGKILL);
     return absl::UnavailableError("wasikvd did not start; exit code " +
                                   (code ? std::to_string(*code) : std::string("unknown")));
