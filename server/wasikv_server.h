@@ -1,5 +1,5 @@
-// WasikvServer is the running gRPC server of wasikvd: the KV, Buckets and
-// Watch services, the standard grpc.health.v1.Health service, server reflection
+// WasikvServer is the running gRPC server of wasikvd: the KV, Buckets,
+// Watch and Admin services, the standard grpc.health.v1.Health service, server reflection
 // (so grpcurl can list, describe and call every service), and the worker
 // pool that runs store work.
 //
@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
+#include "server/rpc/admin_service.h"
 #include "server/rpc/buckets_service.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/kv_service.h"
@@ -50,6 +51,7 @@ class WasikvServer {
   BucketsService buckets_service_;
   WatchHub watch_hub_;
   WatchService watch_service_;
+  AdminService admin_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;
