@@ -1,5 +1,6 @@
 #include "client/cli/command_table.h"
 
+#include "client/cli/admin_commands.h"
 #include "client/cli/batch_commands.h"
 #include "client/cli/bucket_commands.h"
 #include "client/cli/key_commands.h"
@@ -27,6 +28,7 @@ std::vector<Command> BuildCommands() {
   append(BatchCommands());
   commands.push_back(WatchCommand());
   append(BucketCommands());
+  append(AdminCommands());
   return commands;
 }
 
