@@ -215,10 +215,18 @@ absl::StatusOr<BackupInfo> BackupDatabase(rocksdb::DB* db, const std::string& st
       engine->CreateNewBackupWithMetadata(create, source->db(), RevisionMetadata(revision), &id),
       "backup"));
   source.reset();
-  RETURN_IF_ERROR(FromRocksStatus(engine->VerifyBackup(id, /*verify_with_checksum=*/true),
-                                  StrCat("verification of backup ", id)));
+  if (absl::Status verified =
+          FromRocksStatus(engine->VerifyBackup(id, /*verify_with_checksum=*/true),
+                          StrCat("verification of backup ", id));
+      !verified.ok()) {
+    // A backup that does not verify must not be restored later by mistake.
+    engine->DeleteBackup(id).PermitUncheckedError();
+    return verified;
+  }
   if (keep > 0) {
-    RETURN_IF_ERROR(FromRocksStatus(engine->PurgeOldBackups(keep), "deletion of old backups"));
+    RETURN_IF_ERROR(FromRocksStatus(
+        engine->PurgeOldBackups(keep),
+        StrCat("deletion of old backups (backup ", id, " itself was made and verified)")));
   }
   rocksdb::BackupInfo info;
   RETURN_IF_ERROR(FromRocksStatus(engine->GetBackupInfo(id, &info), "backup info"));
