@@ -146,6 +146,31 @@ std::vector<Flag> MakeFlags() {
          c.store.data_dir = std::string(v);
          return absl::OkStatus();
        }},
+      {"backup-dir", "WASIKV_BACKUP_DIR", "DIR",
+       "Root directory for online backups: the Admin Backup call writes only inside it "
+       "(docs/backup.md). Unset: backups are refused.",
+       "none",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty()) return BadValue("backup-dir", v, "a directory path");
+         c.backup_dir = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"restore-from", "WASIKV_RESTORE_FROM", "DIR",
+       "Before serving, restore a backup from this backup directory into the data directory, "
+       "which must not hold a database yet (never overwritten); then serve it.",
+       "none",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty()) return BadValue("restore-from", v, "a backup directory path");
+         c.restore_from = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"restore-backup-id", "WASIKV_RESTORE_BACKUP_ID", "N",
+       "Which backup of --restore-from to restore (wasikv backups DIR lists them).", "latest",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(uint64_t id, ParseSize("restore-backup-id", v, 1, UINT32_MAX));
+         c.restore_backup_id = static_cast<uint32_t>(id);
+         return absl::OkStatus();
+       }},
       {"auto-create-buckets", "WASIKV_AUTO_CREATE_BUCKETS", "BOOL",
        "Create a bucket on its first write (true), or serve only buckets made with "
        "CreateBucket and answer NOT_FOUND for others (false).",
@@ -350,6 +375,9 @@ absl::StatusOr<ParsedCommandLine> ParseCommandLine(
       }
     }
     RETURN_IF_ERROR(flag->set(*value, config));
+  }
+  if (config.restore_backup_id != 0 && config.restore_from.empty()) {
+    return absl::InvalidArgumentError("--restore-backup-id needs --restore-from");
   }
   parsed.config = std::move(config);
   return parsed;

@@ -25,6 +25,13 @@ struct ServerConfig {
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;
+  // Backups (docs/backup.md). Admin.Backup writes only under backup_dir;
+  // empty refuses backups. With restore_from set, wasikvd first restores
+  // that directory's backup restore_backup_id (0: the newest) into the data
+  // directory, which must not hold a database yet.
+  std::string backup_dir;
+  std::string restore_from;
+  uint32_t restore_backup_id = 0;
   // Threads running store work (RocksDB reads, synced writes) for RPCs.
   size_t worker_threads = 16;
   // Calls waiting for a worker beyond this are refused with

@@ -28,7 +28,8 @@ WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
       kv_service_(store, &runner_, config.limits, &metrics_),
       buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_),
       watch_hub_(store, config.watch),
-      watch_service_(&watch_hub_, config.limits, &metrics_) {
+      watch_service_(&watch_hub_, config.limits, &metrics_),
+      admin_service_(store, &runner_, config.backup_dir, &metrics_) {
   AddScrapeHooks(store);
 }
 
@@ -126,6 +127,7 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   builder.RegisterService(&server->kv_service_);
   builder.RegisterService(&server->buckets_service_);
   builder.RegisterService(&server->watch_service_);
+  builder.RegisterService(&server->admin_service_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);

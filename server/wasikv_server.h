@@ -1,8 +1,8 @@
-// WasikvServer is the running gRPC server of wasikvd: the KV, Buckets and
-// Watch services, the standard grpc.health.v1.Health service, server reflection
-// (so grpcurl can list, describe and call every service), the worker
-// pool that runs store work, its metrics, and the admin HTTP port (/metrics,
-// /healthz, /readyz) when --admin-listen is on.
+// WasikvServer is the running gRPC server of wasikvd: the KV, Buckets, Watch
+// and Admin services, the standard grpc.health.v1.Health service, server
+// reflection (so grpcurl can list, describe and call every service), the
+// worker pool that runs store work, its metrics, and the admin HTTP port
+// (/metrics, /healthz, /readyz) when --admin-listen is on.
 //
 // Lifecycle: Start() binds and serves; Shutdown() marks /readyz and health NOT_SERVING,
 // ends watch streams with UNAVAILABLE (they resume elsewhere from their last
@@ -23,6 +23,7 @@
 #include "grpcpp/server.h"
 #include "server/admin/admin_http_server.h"
 #include "server/metrics/server_metrics.h"
+#include "server/rpc/admin_service.h"
 #include "server/rpc/buckets_service.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/kv_service.h"
@@ -59,6 +60,7 @@ class WasikvServer {
   BucketsService buckets_service_;
   WatchHub watch_hub_;
   WatchService watch_service_;
+  AdminService admin_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<AdminHttpServer> admin_;
   std::string address_;

@@ -11,6 +11,7 @@
 #include "boost/asio/signal_set.hpp"
 #include "server/common/log.h"
 #include "server/server_config.h"
+#include "server/storage/backup.h"
 #include "server/storage/store.h"
 #include "server/wasikv_server.h"
 
@@ -28,6 +29,28 @@ void AnnounceReady(int fd, const std::string& address, const std::string& admin_
   close(fd);
 }
 
+// --restore-from: fills the empty data directory from a backup before the
+// store opens it. False (logged) if the restore was refused or failed.
+bool RestoreIfAsked(const wasikv::ServerConfig& config) {
+  using wasikv::LogEvent;
+  if (config.restore_from.empty()) return true;
+  absl::StatusOr<wasikv::BackupInfo> restored =
+      wasikv::RestoreBackup(config.restore_from, config.restore_backup_id, config.store.data_dir);
+  if (!restored.ok()) {
+    LogEvent(spdlog::level::critical, "restore_failed",
+             {{"restore_from", config.restore_from},
+              {"data_dir", config.store.data_dir},
+              {"error", std::string(restored.status().message())}});
+    return false;
+  }
+  LogEvent(spdlog::level::info, "restored",
+           {{"restore_from", config.restore_from},
+            {"data_dir", config.store.data_dir},
+            {"backup_id", std::to_string(restored->backup_id)},
+            {"revision", std::to_string(restored->revision)}});
+  return true;
+}
+
 int Run(const wasikv::ServerConfig& config) {
   using wasikv::LogEvent;
   // Signals are caught before any thread starts, so every thread inherits
@@ -36,6 +59,7 @@ int Run(const wasikv::ServerConfig& config) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (!RestoreIfAsked(config)) return 1;
   auto store = wasikv::Store::Open(config.store);
   if (!store.ok()) {
     LogEvent(

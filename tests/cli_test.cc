@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -559,6 +560,58 @@ TEST_F(Cli, WatchEndsCleanlyOnInterrupt) {
   EXPECT_EQ(result.out, "");
 }
 
+TEST_F(Cli, BackupWithoutBackupDirExitsThree) {
+  CliResult backup = Run({"backup"});
+  EXPECT_EQ(backup.exit_code, 3);
+  EXPECT_THAT(backup.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(backup.err, HasSubstr("--backup-dir"));
+  EXPECT_EQ(Run({"backup", "a", "b"}).exit_code, 2);
+  EXPECT_EQ(Run({"backup", "--keep", "many"}).exit_code, 2);
+}
+
+// backup prints the backup on one line (or JSON), backups lists them; the
+// server writes under its --backup-dir.
+TEST(CliBackup, BackupPrintsTheBackupAndBackupsListsIt) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.Join("data"), {"--backup-dir=" + dir.Join("backups")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string endpoint = (*server)->address();
+  const uint64_t revision = Revision(RunCli({"--endpoint", endpoint, "set", "b", "k", "v"}));
+  const std::string dir_on_server =
+      std::filesystem::weakly_canonical(dir.Join("backups")).string() + "/nightly";
+
+  CliResult backup = RunCli({"--endpoint", endpoint, "backup", "nightly"});
+  EXPECT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_THAT(backup.out, ::testing::MatchesRegex("backup 1 revision " + std::to_string(revision) +
+                                                  " [0-9]+ bytes [0-9]+ files in .*\n"));
+  EXPECT_THAT(backup.out, ::testing::EndsWith(" in " + dir_on_server + "\n"));
+
+  CliResult json = RunCli(
+      {"--endpoint", endpoint, "--json", "backup", "nightly", "--keep", "5", "--timeout", "1m"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  google::protobuf::Struct parsed = ParseJson(json.out);
+  EXPECT_EQ(Field(parsed, "backup_id").number_value(), 2);
+  EXPECT_EQ(Field(parsed, "revision").number_value(), static_cast<double>(revision));
+  EXPECT_GT(Field(parsed, "size_bytes").number_value(), 0);
+  EXPECT_GT(Field(parsed, "file_count").number_value(), 0);
+  EXPECT_GT(Field(parsed, "create_unix_seconds").number_value(), 0);
+  EXPECT_EQ(Field(parsed, "dir").string_value(), dir_on_server);
+
+  CliResult list = RunCli({"--endpoint", endpoint, "backups", "nightly"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  const std::vector<std::string> lines = Lines(list.out);
+  ASSERT_EQ(lines.size(), 2u) << list.out;
+  EXPECT_THAT(lines[0], StartsWith("backup 1 revision " + std::to_string(revision) + " "));
+  EXPECT_THAT(lines[1], StartsWith("backup 2 revision " + std::to_string(revision) + " "));
+
+  CliResult outside = RunCli({"--endpoint", endpoint, "backup", "../elsewhere"});
+  EXPECT_EQ(outside.exit_code, 3);
+  EXPECT_THAT(outside.err, HasSubstr("INVALID_ARGUMENT: dir:"));
+  CliResult missing = RunCli({"--endpoint", endpoint, "backups", "no-such-dir"});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
 TEST_F(Cli, EndpointComesFromTheEnvironmentAndTheFlagWins) {
   const std::map<std::string, std::string> env = {{"WASIKV_ENDPOINT", server_->address()}};
   EXPECT_EQ(RunCli({"set", "b", "k", "from env"}, "", env).exit_code, 0);
@@ -571,9 +624,9 @@ TEST_F(Cli, EndpointComesFromTheEnvironmentAndTheFlagWins) {
 
 TEST_F(Cli, HelpOnEveryCommand) {
   const std::vector<std::string> commands = {
-      "get",   "set",           "del",           "exists",      "ls",
-      "incr",  "cas",           "mget",          "mset",        "mdel",
-      "watch", "bucket create", "bucket delete", "bucket list", "bucket open"};
+      "get",           "set",         "del",         "exists", "ls",     "incr",
+      "cas",           "mget",        "mset",        "mdel",   "watch",  "bucket create",
+      "bucket delete", "bucket list", "bucket open", "backup", "backups"};
   CliResult top = RunCli({"--help"});
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_THAT(top.out, HasSubstr("Exit codes"));

@@ -224,9 +224,10 @@ TEST(Reflection, ListsEveryService) {
 
   absl::StatusOr<std::vector<std::string>> services = client.ListServices();
   ASSERT_TRUE(services.ok()) << services.status();
-  EXPECT_THAT(*services, ::testing::UnorderedElementsAre(
-                             "wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch",
-                             "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_THAT(*services,
+              ::testing::UnorderedElementsAre(
+                  "wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch", "wasikv.v1.Admin",
+                  "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"));
 }
 
 TEST(Reflection, DescribesEveryMethod) {
@@ -251,6 +252,10 @@ TEST(Reflection, DescribesEveryMethod) {
   ASSERT_TRUE(watch.ok()) << watch.status();
   EXPECT_THAT(MethodNames(**watch), ::testing::ElementsAre("Watch"));
   EXPECT_TRUE((*watch)->FindMethodByName("Watch")->server_streaming());
+
+  absl::StatusOr<const ServiceDescriptor*> admin = client.Describe("wasikv.v1.Admin");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_THAT(MethodNames(**admin), ::testing::ElementsAre("Backup", "ListBackups"));
 }
 
 TEST(Reflection, CallsEveryKvMethodFromJson) {

@@ -467,7 +467,9 @@ TEST_F(ServerTest, GarbageRequestsNeverCrashTheServer) {
                                             "/wasikv.v1.Buckets/OpenBucket",
                                             "/wasikv.v1.Buckets/CreateBucket",
                                             "/wasikv.v1.Buckets/DeleteBucket",
-                                            "/wasikv.v1.Buckets/ListBuckets"};
+                                            "/wasikv.v1.Buckets/ListBuckets",
+                                            "/wasikv.v1.Admin/Backup",
+                                            "/wasikv.v1.Admin/ListBackups"};
   // A valid Set whose key is not UTF-8, as a hand-encoded message.
   const std::string bad_utf8_set = std::string(
       "\x0a\x01"
@@ -631,7 +633,9 @@ TEST(ServerFlags, BadFlagsExitWithUsageError) {
 
   result = testing::RunWasikvd({"--help"});
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* flag : {"--listen", "--data-dir", "WASIKV_LISTEN", "WASIKV_DATA_DIR"}) {
+  for (const char* flag :
+       {"--listen", "--data-dir", "WASIKV_LISTEN", "WASIKV_DATA_DIR", "--backup-dir",
+        "--restore-from", "--restore-backup-id", "WASIKV_BACKUP_DIR", "WASIKV_RESTORE_FROM"}) {
     EXPECT_THAT(result.output, HasSubstr(flag));
   }
 }

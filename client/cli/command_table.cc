@@ -1,5 +1,6 @@
 #include "client/cli/command_table.h"
 
+#include "client/cli/admin_commands.h"
 #include "client/cli/batch_commands.h"
 #include "client/cli/bucket_commands.h"
 #include "client/cli/key_commands.h"
@@ -29,6 +30,7 @@ std::vector<Command> BuildCommands() {
   commands.push_back(WatchCommand());
   append(BucketCommands());
   append(ServerCommands());
+  append(AdminCommands());
   return commands;
 }
 

@@ -55,6 +55,7 @@ ClientCore::ClientCore(const ClientOptions& options)
   buckets_ = v1::Buckets::NewStub(channel_);
   watch_ = v1::Watch::NewStub(channel_);
   health_ = grpc::health::v1::Health::NewStub(channel_);
+  admin_ = v1::Admin::NewStub(channel_);
   timer_thread_ = std::thread([this] { timers_.run(); });
 }
 

@@ -19,6 +19,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "wasikv/options.h"
+#include "wasikv/v1/admin.grpc.pb.h"
 #include "wasikv/v1/kv.grpc.pb.h"
 #include "wasikv/v1/watch.grpc.pb.h"
 
@@ -43,6 +44,7 @@ class ClientCore {
   v1::Buckets::Stub* buckets() { return buckets_.get(); }
   v1::Watch::Stub* watch() { return watch_.get(); }
   grpc::health::v1::Health::Stub* health() { return health_.get(); }
+  v1::Admin::Stub* admin() { return admin_.get(); }
 
   // A context for one attempt: the given absolute deadline (none if max()),
   // and the bearer token.
@@ -66,6 +68,7 @@ class ClientCore {
   std::unique_ptr<v1::Buckets::Stub> buckets_;
   std::unique_ptr<v1::Watch::Stub> watch_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
 
   std::mutex random_mu_;
   std::mt19937_64 random_;

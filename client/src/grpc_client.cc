@@ -28,6 +28,11 @@ std::optional<VersionedValue> MaybeValue(bool found, std::string* value, uint64_
   return VersionedValue{std::move(*value), version};
 }
 
+BackupInfo ToBackupInfo(const v1::BackupInfo& b) {
+  return BackupInfo{b.backup_id(), b.revision(), b.size_bytes(), b.file_count(),
+                    b.create_unix_seconds()};
+}
+
 class GrpcClient final : public Client {
  public:
   explicit GrpcClient(const ClientOptions& options)
@@ -317,6 +322,42 @@ class GrpcClient final : public Client {
         });
   }
 
+  void BackupAsync(const BackupOptions& backup, Callback<BackupResult> done,
+                   const CallOptions& call) override {
+    v1::BackupRequest request;
+    request.set_dir(backup.dir);
+    request.set_keep(backup.keep);
+    CallOptions long_call = call;
+    if (long_call.deadline.count() <= 0) long_call.deadline = kBackupDeadline;
+    Run<BackupResult, v1::BackupRequest, v1::BackupResponse>(
+        std::move(request), kNotIdempotent, long_call,
+        [admin = core_->admin()](auto* c, auto* q, auto* r, auto f) {
+          admin->async()->Backup(c, q, r, std::move(f));
+        },
+        [](v1::BackupResponse& r) -> absl::StatusOr<BackupResult> {
+          return BackupResult{ToBackupInfo(r.backup()), std::move(*r.mutable_dir())};
+        },
+        std::move(done));
+  }
+
+  void ListBackupsAsync(std::string_view dir, Callback<BackupList> done,
+                        const CallOptions& call) override {
+    v1::ListBackupsRequest request;
+    request.set_dir(std::string(dir));
+    Run<BackupList, v1::ListBackupsRequest, v1::ListBackupsResponse>(
+        std::move(request), kIdempotent, call,
+        [admin = core_->admin()](auto* c, auto* q, auto* r, auto f) {
+          admin->async()->ListBackups(c, q, r, std::move(f));
+        },
+        [](v1::ListBackupsResponse& r) -> absl::StatusOr<BackupList> {
+          BackupList list;
+          for (const v1::BackupInfo& b : r.backups()) list.backups.push_back(ToBackupInfo(b));
+          list.dir = std::move(*r.mutable_dir());
+          return list;
+        },
+        std::move(done));
+  }
+
   // ----- blocking forms, on top of the asynchronous ones
 
   absl::StatusOr<GetResult> Get(std::string_view bucket, std::string_view key,
@@ -394,6 +435,14 @@ class GrpcClient final : public Client {
                                            const CallOptions& call) override {
     return Blocking<HealthStatus>(
         [&](auto done) { CheckHealthAsync(service, std::move(done), call); });
+  }
+
+  absl::StatusOr<BackupResult> Backup(const BackupOptions& backup,
+                                      const CallOptions& call) override {
+    return Blocking<BackupResult>([&](auto done) { BackupAsync(backup, std::move(done), call); });
+  }
+  absl::StatusOr<BackupList> ListBackups(std::string_view dir, const CallOptions& call) override {
+    return Blocking<BackupList>([&](auto done) { ListBackupsAsync(dir, std::move(done), call); });
   }
 
   absl::StatusOr<std::unique_ptr<WatchSubscription>> Watch(const WatchOptions& options,

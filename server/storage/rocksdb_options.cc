@@ -3,6 +3,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "server/storage/key_format.h"
 
 namespace wasikv {
 
@@ -51,6 +52,40 @@ rocksdb::ColumnFamilyOptions MakeLogColumnFamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
   options.compression = rocksdb::kLZ4Compression;
   options.level_compaction_dynamic_level_bytes = true;
+  return options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies(size_t block_cache_bytes) {
+  return {
+      {rocksdb::kDefaultColumnFamilyName, MakeDataColumnFamilyOptions(block_cache_bytes)},
+      {std::string(key_format::kLogColumnFamily), MakeLogColumnFamilyOptions()},
+  };
+}
+
+rocksdb::DBOptions MakeCheckpointDBOptions() {
+  rocksdb::DBOptions options = MakeDBOptions();
+  options.create_if_missing = false;
+  options.create_missing_column_families = false;
+  options.max_background_jobs = 1;
+  return options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeCheckpointColumnFamilies() {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = MakeColumnFamilies(8 << 20);
+  for (rocksdb::ColumnFamilyDescriptor& family : families) {
+    family.options.disable_auto_compactions = true;
+  }
+  return families;
+}
+
+rocksdb::BackupEngineOptions MakeBackupEngineOptions(const std::string& backup_dir) {
+  rocksdb::BackupEngineOptions options(backup_dir);
+  // Stated although they are the defaults: incremental backups depend on them.
+  options.share_table_files = true;
+  options.share_files_with_checksum = true;
+  options.sync = true;
+  options.backup_log_files = true;
+  options.max_background_operations = 1;
   return options;
 }
 

@@ -13,6 +13,7 @@
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
 #include "server/storage/key_format.h"
+#include "server/storage/last_revision.h"
 #include "server/storage/rocks_status.h"
 #include "server/storage/rocksdb_options.h"
 
@@ -87,12 +88,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::FailedPreconditionError(
         StrCat("cannot create data directory '", options.data_dir, "': ", ec.message()));
   }
+  RETURN_IF_ERROR(CheckNoInterruptedRestore(options.data_dir));
   std::unique_ptr<Store> store(new Store(options));
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, MakeDataColumnFamilyOptions(options.block_cache_bytes)},
-      {std::string(key_format::kLogColumnFamily), MakeLogColumnFamilyOptions()},
-  };
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families =
+      MakeColumnFamilies(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::DBOptions db_options = MakeDBOptions();
@@ -103,27 +103,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->db_.reset(db);
   store->data_cf_ = handles[0];
   store->log_cf_ = handles[1];
+  // Only now, holding the database's lock: a backup of a crashed process
+  // left this behind, not one of a server still running here.
+  RETURN_IF_ERROR(RemoveBackupStaging(BackupStagingDir(options.data_dir)));
 
-  // The revision is stored with every commit; the log's last key is a second
-  // witness, in case the log was written by a version that did not.
-  uint64_t last_revision = 0;
-  std::string stored_revision;
-  rocksdb::Status s =
-      db->Get(rocksdb::ReadOptions(), store->data_cf_, key_format::kRevisionKey, &stored_revision);
-  if (s.ok()) {
-    last_revision = key_format::DecodeFixed64(stored_revision).value_or(0);
-  } else if (!s.IsNotFound()) {
-    return FromRocksStatus(s, "read of revision");
-  }
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
-    it->SeekToLast();
-    if (it->Valid()) {
-      last_revision =
-          std::max(last_revision, key_format::DecodeLogKey(it->key().ToStringView()).value_or(0));
-    }
-    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of change log"));
-  }
+  ASSIGN_OR_RETURN(const uint64_t last_revision,
+                   ReadLastRevision(db, store->data_cf_, store->log_cf_));
 
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->data_cf_));
@@ -147,8 +132,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // revision).
   uint64_t oldest = last_revision + 1;
   std::string stored_oldest;
-  s = db->Get(rocksdb::ReadOptions(), store->data_cf_, key_format::kCompactedRevisionKey,
-              &stored_oldest);
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->data_cf_,
+                              key_format::kCompactedRevisionKey, &stored_oldest);
   if (s.ok()) {
     oldest = key_format::DecodeFixed64(stored_oldest).value_or(oldest);
   } else if (!s.IsNotFound()) {
@@ -706,6 +691,45 @@ absl::StatusOr<uint64_t> Store::TrimHistory() {
   oldest_revision_.store(target, std::memory_order_release);
   change_cache_.DropBefore(target);
   return target;
+}
+
+// ---------------------------------------------------------------------------
+// Backups
+
+absl::StatusOr<BackupInfo> Store::Backup(const std::string& backup_dir, uint32_t keep) {
+  {
+    absl::MutexLock lock(&backup_mu_);
+    if (backup_running_) {
+      return absl::AbortedError(
+          "another backup is running on this server; retry once it has finished");
+    }
+    backup_running_ = true;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<BackupInfo> backup =
+      BackupDatabase(db_.get(), BackupStagingDir(options_.data_dir), backup_dir, keep);
+  {
+    absl::MutexLock lock(&backup_mu_);
+    backup_running_ = false;
+  }
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  if (!backup.ok()) {
+    LogEvent(spdlog::level::err, "backup_failed",
+             {{"dir", backup_dir},
+              {"millis", std::to_string(millis)},
+              {"error", std::string(backup.status().message())}});
+    return backup.status();
+  }
+  LogEvent(spdlog::level::info, "backup_created",
+           {{"dir", backup_dir},
+            {"backup_id", std::to_string(backup->backup_id)},
+            {"revision", std::to_string(backup->revision)},
+            {"size_bytes", std::to_string(backup->size_bytes)},
+            {"file_count", std::to_string(backup->file_count)},
+            {"millis", std::to_string(millis)}});
+  return backup;
 }
 
 void Store::TrimLoop() {

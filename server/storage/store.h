@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/storage/backup.h"
 #include "server/storage/change_cache.h"
 #include "server/storage/commit_pipeline.h"
 #include "server/storage/engine_stats.h"
@@ -194,6 +195,16 @@ class Store {
   // store's trimmer thread calls this every trim_interval.
   absl::StatusOr<uint64_t> TrimHistory();
 
+  // Backups (backup.h, docs/backup.md).
+  //
+  // Backs the whole store up into `backup_dir` (created if missing) at one
+  // revision while writes go on, verifies the backup, then keeps the newest
+  // `keep` backups of the directory (0: all). One backup at a time: ABORTED
+  // while another runs. The checkpoint it copies from is staged inside the
+  // data directory and removed afterwards (or by the next Open after a
+  // crash).
+  absl::StatusOr<BackupInfo> Backup(const std::string& backup_dir, uint32_t keep);
+
  private:
   struct BucketState {
     uint64_t create_revision = 0;
@@ -255,6 +266,8 @@ class Store {
 
   ChangeCache change_cache_;
   std::atomic<uint64_t> oldest_revision_{1};
+  absl::Mutex backup_mu_;
+  bool backup_running_ ABSL_GUARDED_BY(backup_mu_) = false;
   absl::Mutex trim_mu_;  // one trim at a time
   absl::Mutex trimmer_mu_;
   bool stop_trimmer_ ABSL_GUARDED_BY(trimmer_mu_) = false;

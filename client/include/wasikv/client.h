@@ -18,6 +18,7 @@
 #ifndef WASIKV_CLIENT_H_
 #define WASIKV_CLIENT_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <span>
@@ -88,6 +89,21 @@ class Client {
                                                       std::span<const std::string> keys,
                                                       const CallOptions& call = {}) = 0;
 
+  // Admin: backups (docs/backup.md). Backup takes a consistent backup of the
+  // whole store at one revision while writes go on, on the server's disk
+  // under its --backup-dir (FAILED_PRECONDITION if the server has none;
+  // INVALID_ARGUMENT for a dir outside it; ABORTED while another backup
+  // runs). It can take minutes: a call without its own deadline gets
+  // kBackupDeadline, not ClientOptions::default_deadline. Never retried
+  // (each call adds a backup).
+  static constexpr std::chrono::milliseconds kBackupDeadline{10 * 60 * 1000};
+  virtual absl::StatusOr<BackupResult> Backup(const BackupOptions& backup,
+                                              const CallOptions& call = {}) = 0;
+  // The backups in `dir` (as BackupOptions::dir); NOT_FOUND if it does not
+  // exist.
+  virtual absl::StatusOr<BackupList> ListBackups(std::string_view dir,
+                                                 const CallOptions& call = {}) = 0;
+
   // Asynchronous forms: `done` runs once with the result. Arguments are
   // copied; nothing needs to outlive the call.
   virtual void GetAsync(std::string_view bucket, std::string_view key, Callback<GetResult> done,
@@ -118,6 +134,10 @@ class Client {
   virtual void DeleteBucketAsync(std::string_view bucket, Callback<DeleteBucketResult> done,
                                  const CallOptions& call = {}) = 0;
   virtual void ListBucketsAsync(Callback<std::vector<BucketInfo>> done,
+                                const CallOptions& call = {}) = 0;
+  virtual void BackupAsync(const BackupOptions& backup, Callback<BackupResult> done,
+                           const CallOptions& call = {}) = 0;
+  virtual void ListBackupsAsync(std::string_view dir, Callback<BackupList> done,
                                 const CallOptions& call = {}) = 0;
 
   // Asks the standard grpc.health.v1.Health service about `service` (""

@@ -121,6 +121,35 @@ struct DeleteBucketResult {
   uint64_t revision = 0;
 };
 
+// Backups (Client::Backup, docs/backup.md). Directories are paths on the
+// server's machine, inside its --backup-dir root.
+struct BackupOptions {
+  // Empty: the root itself; relative: inside the root; absolute: must lie
+  // inside the root.
+  std::string dir;
+  // After the backup, keep only this many newest backups of `dir`; 0 keeps
+  // all.
+  uint32_t keep = 0;
+};
+
+struct BackupInfo {
+  uint64_t backup_id = 0;   // 1, 2, ... within its directory
+  uint64_t revision = 0;    // every write up to it is in the backup, none above
+  uint64_t size_bytes = 0;  // its files, including those shared with other backups
+  uint32_t file_count = 0;
+  int64_t create_unix_seconds = 0;
+};
+
+struct BackupResult {
+  BackupInfo backup;
+  std::string dir;  // where it was written: an absolute path on the server
+};
+
+struct BackupList {
+  std::vector<BackupInfo> backups;  // oldest first
+  std::string dir;                  // an absolute path on the server
+};
+
 }  // namespace wasikv
 
 #endif  // WASIKV_TYPES_H_
