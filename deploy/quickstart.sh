@@ -18,11 +18,11 @@
 #       load (ldd, then dpkg -S), one a line: what a runtime image installs.
 #
 # Everything the project needs comes from Debian's packages through apt-get,
-# except, for the tests, the npm packages of adapter/node (jco and
-# componentize-js, which run WebAssembly components on Node), which `npm ci`
-# installs from the npm registry exactly as adapter/node/package-lock.json
-# pins them. Nothing is downloaded any other way. Run as root, or with sudo
-# available.
+# except, for the tests, npm packages, which `npm ci` installs from the npm
+# registry exactly as each folder's package-lock.json pins them: adapter/node's
+# (jco and componentize-js, which run WebAssembly components on Node) and
+# tests/deploy's (the Kubernetes manifest validator). Nothing is downloaded
+# any other way. Run as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,11 +30,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_PACKAGES=(
   cmake ninja-build ccache gcc g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto
+  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto prometheus-cpp-dev
 )
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
 # wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile
 # the C test guests to wasm32, and Node.js to run them as components (jco).
+# For deploy/ and the admin port: systemd-analyze (systemd) checks the unit
+# offline; prometheus brings promtool (alert rules, the exposition format) and
+# the real Prometheus server that scrapes wasikvd in tests/admin (with curl and
+# python3 for that script).
 # The container tests (tests/container/) build and run the Dockerfile with
 # podman on runc (crun fails on these hosts' cgroups), make its Debian base
 # images with debootstrap, and start deploy/compose.yaml with podman-compose.
@@ -43,6 +47,7 @@ TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
   nodejs
+  systemd prometheus curl python3
   podman runc debootstrap podman-compose
 )
 
@@ -76,10 +81,10 @@ install_node() {
   fi
 }
 
-# jco and componentize-js, as adapter/node/package-lock.json pins them;
-# installed again only when the lock changes.
+# The npm packages of one folder, as its package-lock.json pins them;
+# installed again only when that lock changes.
 install_node_modules() {
-  local dir=adapter/node
+  local dir=$1
   local stamp=$dir/node_modules/.wasikv-package-lock.sha256
   local lock_hash
   lock_hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
@@ -141,7 +146,8 @@ case "${1:-}" in
   test)
     install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     install_node
-    install_node_modules
+    install_node_modules adapter/node
+    install_node_modules tests/deploy
     cmake --preset ci
     cmake --build --preset ci
     ctest --preset ci

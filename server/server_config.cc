@@ -4,8 +4,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/status_macros.h"
-#include "server/str_cat.h"
+#include "server/common/status_macros.h"
+#include "server/common/str_cat.h"
 
 namespace wasikv {
 namespace {
@@ -121,6 +121,22 @@ std::vector<Flag> MakeFlags() {
            return BadValue("listen", v, "HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051");
          }
          c.listen = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"admin-listen", "WASIKV_ADMIN_LISTEN", "HOST:PORT|off",
+       "Address of the admin HTTP port: /metrics (Prometheus), /healthz, /readyz. "
+       "Port 0 picks a free port; off disables it. It has no authentication: keep it on "
+       "loopback or a private network.",
+       d.admin_listen,
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v == "off" || v == "none") {
+           c.admin_listen.clear();
+           return absl::OkStatus();
+         }
+         if (v.empty() || v.rfind(':') == std::string_view::npos) {
+           return BadValue("admin-listen", v, "HOST:PORT, e.g. 127.0.0.1:50052, or off");
+         }
+         c.admin_listen = std::string(v);
          return absl::OkStatus();
        }},
       {"data-dir", "WASIKV_DATA_DIR", "DIR",
@@ -253,7 +269,7 @@ std::vector<Flag> MakeFlags() {
        }},
       {"ready-fd", "WASIKV_READY_FD", "FD",
        "Write the bound HOST:PORT and a newline to this inherited file descriptor "
-       "once serving, then close it.",
+       "once serving (then the admin HOST:PORT and a newline, if on), then close it.",
        "none",
        [](std::string_view v, ServerConfig& c) -> absl::Status {
          ASSIGN_OR_RETURN(uint64_t fd, ParseSize("ready-fd", v, 0, 1 << 20));

@@ -11,15 +11,17 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/log.h"
-#include "server/request_limits.h"
-#include "server/store.h"
-#include "server/watch_hub.h"
+#include "server/common/log.h"
+#include "server/rpc/request_limits.h"
+#include "server/storage/store.h"
+#include "server/watch/watch_hub.h"
 
 namespace wasikv {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
+  // The admin HTTP port (/metrics, /healthz, /readyz); empty: off.
+  std::string admin_listen = "127.0.0.1:50052";
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;
@@ -34,8 +36,9 @@ struct ServerConfig {
   LogFormat log_format = LogFormat::kText;
   spdlog::level::level_enum log_level = spdlog::level::info;
   // If >= 0, the bound address ("127.0.0.1:41234") is written to this file
-  // descriptor, followed by a newline, once the server accepts calls; then
-  // the descriptor is closed. Lets tests and supervisors wait for readiness
+  // descriptor, followed by a newline, once the server accepts calls, and
+  // then the bound admin address and a newline if the admin port is on;
+  // then the descriptor is closed. Lets tests and supervisors wait for readiness
   // without polling, and learn the port chosen for --listen HOST:0.
   int ready_fd = -1;
 };

@@ -5,7 +5,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "server/str_cat.h"
+#include "server/common/str_cat.h"
+#include "server/metrics/process_metrics.h"
 
 namespace wasikv {
 namespace {
@@ -16,14 +17,97 @@ constexpr int kKeepaliveTimeMs = 30'000;
 constexpr int kKeepaliveTimeoutMs = 10'000;
 constexpr int kMinClientPingIntervalMs = 10'000;
 
+// The services grpc.health.v1.Health answers for by name.
+constexpr const char* kHealthServices[] = {"wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch"};
+
 }  // namespace
 
 WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
-    : runner_(config.worker_threads, config.max_queued_calls),
-      kv_service_(store, &runner_, config.limits),
-      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets),
+    : metrics_(WASIKV_VERSION),
+      runner_(config.worker_threads, config.max_queued_calls),
+      kv_service_(store, &runner_, config.limits, &metrics_),
+      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_),
       watch_hub_(store, config.watch),
-      watch_service_(&watch_hub_, config.limits) {}
+      watch_service_(&watch_hub_, config.limits, &metrics_) {
+  AddScrapeHooks(store);
+}
+
+void WasikvServer::AddScrapeHooks(Store* store) {
+  store->pipeline().SetGroupObserver([this](size_t records, std::chrono::nanoseconds write_time) {
+    metrics_.ObserveCommitGroup(records, write_time);
+  });
+  AddProcessMetrics(&metrics_);
+
+  ServerMetrics& m = metrics_;
+  prometheus::Gauge& current =
+      m.AddGauge("wasikv_revision_current", "The newest committed revision.");
+  prometheus::Gauge& oldest = m.AddGauge(
+      "wasikv_revision_oldest", "The oldest revision the change log still holds for Watch.");
+  prometheus::Gauge& live = m.AddGauge("wasikv_rocksdb_live_data_bytes",
+                                       "RocksDB's estimate of live data, all column families.");
+  prometheus::Gauge& sst = m.AddGauge("wasikv_rocksdb_sst_bytes", "Size of all SST files.");
+  prometheus::Gauge& pending = m.AddGauge("wasikv_rocksdb_pending_compaction_bytes",
+                                          "Bytes RocksDB estimates compaction must rewrite.");
+  prometheus::Gauge& memtables =
+      m.AddGauge("wasikv_rocksdb_memtable_bytes", "Active and immutable memtables, in bytes.");
+  prometheus::Gauge& cache =
+      m.AddGauge("wasikv_rocksdb_block_cache_bytes", "Block cache in use, in bytes.");
+  prometheus::Gauge& cache_capacity = m.AddGauge("wasikv_rocksdb_block_cache_capacity_bytes",
+                                                 "Block cache size (--block-cache-bytes).");
+  prometheus::Gauge& keys = m.AddGauge("wasikv_rocksdb_estimated_keys",
+                                       "RocksDB's estimate of stored keys (internal records too).");
+  prometheus::Gauge& compactions =
+      m.AddGauge("wasikv_rocksdb_running_compactions", "Compactions running now.");
+  prometheus::Gauge& flushes = m.AddGauge("wasikv_rocksdb_running_flushes", "Flushes running now.");
+  prometheus::Gauge& stall =
+      m.AddGauge("wasikv_rocksdb_write_stall_active",
+                 "1 while RocksDB delays or stops writes (compaction or flush behind).");
+  prometheus::Counter& delays =
+      m.AddCounter("wasikv_rocksdb_write_delays_total", "Times RocksDB began to slow writes down.");
+  prometheus::Counter& stops =
+      m.AddCounter("wasikv_rocksdb_write_stops_total", "Times RocksDB began to stop writes.");
+  prometheus::Counter& background_errors = m.AddCounter(
+      "wasikv_rocksdb_background_errors_total", "Errors in RocksDB flushes and compactions.");
+  m.AddScrapeHook([&, store] {
+    current.Set(static_cast<double>(store->CurrentRevision()));
+    oldest.Set(static_cast<double>(store->OldestRevision()));
+    const EngineStats stats = store->GetEngineStats();
+    live.Set(static_cast<double>(stats.live_data_bytes));
+    sst.Set(static_cast<double>(stats.sst_bytes));
+    pending.Set(static_cast<double>(stats.pending_compaction_bytes));
+    memtables.Set(static_cast<double>(stats.memtable_bytes));
+    cache.Set(static_cast<double>(stats.block_cache_bytes));
+    cache_capacity.Set(static_cast<double>(stats.block_cache_capacity_bytes));
+    keys.Set(static_cast<double>(stats.estimated_keys));
+    compactions.Set(static_cast<double>(stats.running_compactions));
+    flushes.Set(static_cast<double>(stats.running_flushes));
+    stall.Set(stats.write_stall_active ? 1 : 0);
+    SetCumulative(delays, static_cast<double>(stats.write_delays));
+    SetCumulative(stops, static_cast<double>(stats.write_stops));
+    SetCumulative(background_errors, static_cast<double>(stats.background_errors));
+  });
+
+  prometheus::Gauge& queue_depth =
+      m.AddGauge("wasikv_call_queue_depth", "Calls waiting for a worker thread.");
+  prometheus::Gauge& queue_capacity =
+      m.AddGauge("wasikv_call_queue_capacity",
+                 "Calls that may wait before RESOURCE_EXHAUSTED (--max-queued-calls).");
+  queue_capacity.Set(static_cast<double>(runner_.max_queued_calls()));
+  m.AddScrapeHook([&] { queue_depth.Set(static_cast<double>(runner_.queued())); });
+
+  prometheus::Gauge& streams = m.AddGauge("wasikv_watch_streams", "Open Watch streams.");
+  prometheus::Counter& events =
+      m.AddCounter("wasikv_watch_events_sent_total", "Watch events handed to gRPC for sending.");
+  prometheus::Gauge& lag =
+      m.AddGauge("wasikv_watch_lag_revisions",
+                 "The most revisions any watch stream that is not caught up lags behind.");
+  m.AddScrapeHook([&] {
+    const WatchHub::Stats stats = watch_hub_.GetStats();
+    streams.Set(static_cast<double>(stats.open_streams));
+    SetCumulative(events, static_cast<double>(stats.events_sent));
+    lag.Set(static_cast<double>(stats.max_lag_revisions));
+  });
+}
 
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -56,7 +140,25 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
                "': the address is in use, not local, or malformed (expected HOST:PORT)"));
   }
   server->address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  // Probes ask by service name (Kubernetes' grpc probe, grpcurl, load
+  // balancers); the empty name is the server as a whole.
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const char* service : kHealthServices) health->SetServingStatus(service, true);
+  server->ready_ = true;
+
+  if (!config.admin_listen.empty()) {
+    WasikvServer* raw = server.get();
+    auto admin = AdminHttpServer::Start(config.admin_listen,
+                                        {.metrics = [raw] { return raw->metrics_.Scrape(); },
+                                         .ready = [raw] { return raw->ready_.load(); }});
+    if (!admin.ok()) {
+      server->Shutdown(std::chrono::milliseconds(0));
+      return admin.status();
+    }
+    server->admin_ = std::move(*admin);
+    server->admin_address_ = server->admin_->address();
+  }
   return server;
 }
 
@@ -64,12 +166,15 @@ void WasikvServer::Shutdown(std::chrono::milliseconds timeout) {
   if (shut_down_) return;
   shut_down_ = true;
   // Load balancers and probes see NOT_SERVING before the listener closes.
+  ready_ = false;
   server_->GetHealthCheckService()->SetServingStatus(false);
   // Streams never end by themselves, so end them first rather than wait out
   // the drain timeout.
   watch_hub_.Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + timeout);
   runner_.Stop();
+  // Last, so /healthz answers (alive, draining) until the drain is over.
+  if (admin_) admin_->Stop();
 }
 
 }  // namespace wasikv

@@ -1,9 +1,10 @@
 // WasikvServer is the running gRPC server of wasikvd: the KV, Buckets and
 // Watch services, the standard grpc.health.v1.Health service, server reflection
-// (so grpcurl can list, describe and call every service), and the worker
-// pool that runs store work.
+// (so grpcurl can list, describe and call every service), the worker
+// pool that runs store work, its metrics, and the admin HTTP port (/metrics,
+// /healthz, /readyz) when --admin-listen is on.
 //
-// Lifecycle: Start() binds and serves; Shutdown() marks health NOT_SERVING,
+// Lifecycle: Start() binds and serves; Shutdown() marks /readyz and health NOT_SERVING,
 // ends watch streams with UNAVAILABLE (they resume elsewhere from their last
 // revision), refuses new calls, lets in-flight calls finish until the
 // timeout, cancels the rest and joins the workers. The store is borrowed and must outlive the
@@ -13,19 +14,22 @@
 #ifndef WASIKV_SERVER_WASIKV_SERVER_H_
 #define WASIKV_SERVER_WASIKV_SERVER_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
-#include "server/buckets_service.h"
-#include "server/call_runner.h"
-#include "server/kv_service.h"
+#include "server/admin/admin_http_server.h"
+#include "server/metrics/server_metrics.h"
+#include "server/rpc/buckets_service.h"
+#include "server/rpc/call_runner.h"
+#include "server/rpc/kv_service.h"
 #include "server/server_config.h"
-#include "server/store.h"
-#include "server/watch_hub.h"
-#include "server/watch_service.h"
+#include "server/storage/store.h"
+#include "server/watch/watch_hub.h"
+#include "server/watch/watch_service.h"
 
 namespace wasikv {
 
@@ -39,19 +43,27 @@ class WasikvServer {
 
   // The bound address, with the real port when --listen asked for port 0.
   const std::string& address() const { return address_; }
+  // The bound admin HTTP address; empty when --admin-listen is off.
+  const std::string& admin_address() const { return admin_address_; }
 
   void Shutdown(std::chrono::milliseconds timeout);
 
  private:
   WasikvServer(const ServerConfig& config, Store* store);
+  // Feeds the metrics read at scrape time: revisions, RocksDB, queue, watch.
+  void AddScrapeHooks(Store* store);
 
+  ServerMetrics metrics_;
   CallRunner runner_;
   KvService kv_service_;
   BucketsService buckets_service_;
   WatchHub watch_hub_;
   WatchService watch_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<AdminHttpServer> admin_;
   std::string address_;
+  std::string admin_address_;
+  std::atomic<bool> ready_{false};
   bool shut_down_ = false;
 };
 

@@ -9,17 +9,19 @@
 
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
-#include "server/log.h"
+#include "server/common/log.h"
 #include "server/server_config.h"
-#include "server/store.h"
+#include "server/storage/store.h"
 #include "server/wasikv_server.h"
 
 namespace {
 
-// Tells whoever started us (a test, a supervisor) where we listen.
-void AnnounceReady(int fd, const std::string& address) {
+// Tells whoever started us (a test, a supervisor) where we listen: the gRPC
+// address, then the admin address if the admin port is on.
+void AnnounceReady(int fd, const std::string& address, const std::string& admin_address) {
   if (fd < 0) return;
-  const std::string line = address + "\n";
+  std::string line = address + "\n";
+  if (!admin_address.empty()) line += admin_address + "\n";
   if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     wasikv::LogEvent(spdlog::level::warn, "ready_fd_write_failed", {{"fd", std::to_string(fd)}});
   }
@@ -47,13 +49,15 @@ int Run(const wasikv::ServerConfig& config) {
              {{"error", std::string(server.status().message())}});
     return 1;
   }
-  LogEvent(spdlog::level::info, "serving",
-           {{"address", (*server)->address()},
-            {"data_dir", config.store.data_dir},
-            {"revision", std::to_string((*store)->CurrentRevision())},
-            {"auto_create_buckets", config.store.auto_create_buckets ? "true" : "false"},
-            {"sync_writes", config.store.sync_writes ? "true" : "false"}});
-  AnnounceReady(config.ready_fd, (*server)->address());
+  LogEvent(
+      spdlog::level::info, "serving",
+      {{"address", (*server)->address()},
+       {"admin_address", (*server)->admin_address().empty() ? "off" : (*server)->admin_address()},
+       {"data_dir", config.store.data_dir},
+       {"revision", std::to_string((*store)->CurrentRevision())},
+       {"auto_create_buckets", config.store.auto_create_buckets ? "true" : "false"},
+       {"sync_writes", config.store.sync_writes ? "true" : "false"}});
+  AnnounceReady(config.ready_fd, (*server)->address(), (*server)->admin_address());
 
   int caught = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {

@@ -308,6 +308,24 @@ TEST_F(Cli, ValueFromStandardInputIsBinarySafe) {
   EXPECT_EQ(Field(parsed, "value_encoding").string_value(), "base64");
 }
 
+// `wasikv health` is what container HEALTHCHECKs run: exit 0 only for
+// SERVING, 1 for a service the server does not know, 3 for no server.
+TEST_F(Cli, HealthExitsZeroOnlyWhenServing) {
+  CliResult whole = Run({"health"});
+  EXPECT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_EQ(whole.out, "SERVING\n");
+  CliResult kv = Run({"--json", "health", "wasikv.v1.KV"});
+  EXPECT_EQ(kv.exit_code, 0) << kv.err;
+  EXPECT_EQ(kv.out, R"({"service":"wasikv.v1.KV","status":"SERVING"})"
+                    "\n");
+  CliResult unknown = Run({"health", "no.such.Service"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
+  EXPECT_EQ(unknown.out, "SERVICE_UNKNOWN\n");
+  CliResult down = RunCli({"--endpoint", "127.0.0.1:1", "--timeout", "1s", "health"});
+  EXPECT_EQ(down.exit_code, 3);
+  EXPECT_THAT(down.err, ::testing::HasSubstr("UNAVAILABLE"));
+}
+
 TEST_F(Cli, MissingKeyExitsOne) {
   CliResult get = Run({"get", "b", "missing"});
   EXPECT_EQ(get.exit_code, 1) << get.err;

@@ -1,6 +1,6 @@
 // Unit tests of the on-disk key and value layout: the properties the store's
 // scans and range deletes rely on.
-#include "server/key_format.h"
+#include "server/storage/key_format.h"
 
 #include <gtest/gtest.h>
 

@@ -345,6 +345,26 @@ TEST(Reflection, ChecksHealthFromJson) {
   EXPECT_EQ(MustCall(client, "grpc.health.v1.Health/Check", "{}"), R"({"status":"SERVING"})");
 }
 
+// Probes (Kubernetes' grpc probe, grpcurl -d '{"service":...}') ask by
+// service name: every wasikv service answers SERVING, an unknown name
+// NOT_FOUND as the health protocol says.
+TEST(Reflection, ChecksHealthByServiceName) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path());
+  ASSERT_TRUE(server.ok()) << server.status();
+  ReflectionClient client((*server)->NewChannel());
+
+  for (const char* service : {"wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch"}) {
+    EXPECT_EQ(MustCall(client, "grpc.health.v1.Health/Check",
+                       std::string(R"({"service":")") + service + R"("})"),
+              R"({"status":"SERVING"})")
+        << service;
+  }
+  absl::StatusOr<std::string> unknown =
+      client.CallJson("grpc.health.v1.Health/Check", R"({"service":"no.such.Service"})");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
+}
+
 TEST(Reflection, RejectsEmptyKeyWithInvalidArgument) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path());

@@ -75,8 +75,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& data_dir, const std::vector<std::string>& extra_args) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
-  std::vector<std::string> args = {WasikvdPath(), "--listen=127.0.0.1:0", "--data-dir",
-                                   data_dir,      "--ready-fd=3",         "--sync-writes=false"};
+  // The admin port on port 0 too, so parallel tests never collide on it.
+  std::vector<std::string> args = {
+      WasikvdPath(), "--listen=127.0.0.1:0", "--admin-listen=127.0.0.1:0", "--data-dir",
+      data_dir,      "--ready-fd=3",         "--sync-writes=false"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv = Argv(args);
 
@@ -93,9 +95,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     _exit(127);
   }
   close(ready[1]);
-  std::string address = ReadLine(ready[0], std::chrono::steady_clock::now() + kStartTimeout);
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  std::string address = ReadLine(ready[0], deadline);
+  // Empty when the test turned the admin port off (the server closes the fd).
+  std::string admin_address = address.empty() ? "" : ReadLine(ready[0], deadline);
   close(ready[0]);
-  std::unique_ptr<ServerProcess> process(new ServerProcess(pid, address));
+  std::unique_ptr<ServerProcess> process(
+      new ServerProcess(pid, std::move(address), std::move(admin_address)));
   if (address.empty()) {
     std::optional<int> code = process->StopWith(SIGKILL);
     return absl::UnavailableError("wasikvd did not start; exit code " +

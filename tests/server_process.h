@@ -36,6 +36,8 @@ class ServerProcess {
   ~ServerProcess();
 
   const std::string& address() const { return address_; }
+  // The admin HTTP port's HOST:PORT; empty if the test turned it off.
+  const std::string& admin_address() const { return admin_address_; }
   pid_t pid() const { return pid_; }
   // A new channel to the server.
   std::shared_ptr<grpc::Channel> NewChannel() const;
@@ -48,11 +50,13 @@ class ServerProcess {
   std::optional<int> Stop() { return StopWith(SIGTERM); }
 
  private:
-  ServerProcess(pid_t pid, std::string address) : pid_(pid), address_(std::move(address)) {}
+  ServerProcess(pid_t pid, std::string address, std::string admin_address)
+      : pid_(pid), address_(std::move(address)), admin_address_(std::move(admin_address)) {}
   std::optional<int> WaitForExit(std::chrono::milliseconds timeout);
 
   pid_t pid_;
   std::string address_;
+  std::string admin_address_;
   bool exited_ = false;
 };
 

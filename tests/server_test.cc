@@ -657,7 +657,8 @@ TEST(ServerFlags, SecondServerOnSameDataDirFailsClearly) {
   TempDir dir;
   auto first = ServerProcess::Start(dir.Join("data"));
   ASSERT_TRUE(first.ok());
-  auto second = testing::RunWasikvd({"--listen=127.0.0.1:0", "--data-dir", dir.Join("data")});
+  auto second = testing::RunWasikvd(
+      {"--listen=127.0.0.1:0", "--admin-listen=off", "--data-dir", dir.Join("data")});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.output, HasSubstr("store_open_failed"));
 }

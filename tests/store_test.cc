@@ -1,6 +1,6 @@
 // Unit tests of Store: the storage engine alone, against real RocksDB, each
 // test with a store of its own in a fresh directory.
-#include "server/store.h"
+#include "server/storage/store.h"
 
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "server/commit_pipeline.h"
+#include "server/storage/commit_pipeline.h"
 #include "tests/temp_dir.h"
 
 // Test counterparts of RETURN_IF_ERROR / ASSIGN_OR_RETURN: a failure ends the

@@ -3,6 +3,7 @@
 #include "client/cli/batch_commands.h"
 #include "client/cli/bucket_commands.h"
 #include "client/cli/key_commands.h"
+#include "client/cli/server_commands.h"
 #include "client/cli/watch_command.h"
 
 namespace wasikv::cli {
@@ -27,6 +28,7 @@ std::vector<Command> BuildCommands() {
   append(BatchCommands());
   commands.push_back(WatchCommand());
   append(BucketCommands());
+  append(ServerCommands());
   return commands;
 }
 

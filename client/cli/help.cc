@@ -12,7 +12,7 @@ constexpr std::string_view kExitCodes =
     "Exit codes:\n"
     "  0  success; the key or bucket exists; cas swapped\n"
     "  1  not found: get, exists or mget of a missing key, cas not swapped,\n"
-    "     bucket open of a missing bucket\n"
+    "     bucket open of a missing bucket, health other than SERVING\n"
     "  2  usage error: a bad command line, refused before anything is sent\n"
     "  3  server or connection error, printed to standard error as\n"
     "     \"wasikv: <CODE>: <message>\" (CODE as in kv.proto: INVALID_ARGUMENT, ...)\n";

@@ -54,6 +54,7 @@ ClientCore::ClientCore(const ClientOptions& options)
   kv_ = v1::KV::NewStub(channel_);
   buckets_ = v1::Buckets::NewStub(channel_);
   watch_ = v1::Watch::NewStub(channel_);
+  health_ = grpc::health::v1::Health::NewStub(channel_);
   timer_thread_ = std::thread([this] { timers_.run(); });
 }
 

@@ -17,6 +17,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "wasikv/options.h"
 #include "wasikv/v1/kv.grpc.pb.h"
 #include "wasikv/v1/watch.grpc.pb.h"
@@ -41,6 +42,7 @@ class ClientCore {
   v1::KV::Stub* kv() { return kv_.get(); }
   v1::Buckets::Stub* buckets() { return buckets_.get(); }
   v1::Watch::Stub* watch() { return watch_.get(); }
+  grpc::health::v1::Health::Stub* health() { return health_.get(); }
 
   // A context for one attempt: the given absolute deadline (none if max()),
   // and the bearer token.
@@ -63,6 +65,7 @@ class ClientCore {
   std::unique_ptr<v1::KV::Stub> kv_;
   std::unique_ptr<v1::Buckets::Stub> buckets_;
   std::unique_ptr<v1::Watch::Stub> watch_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 
   std::mutex random_mu_;
   std::mt19937_64 random_;

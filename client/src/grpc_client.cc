@@ -288,6 +288,35 @@ class GrpcClient final : public Client {
         std::move(done));
   }
 
+  void CheckHealthAsync(std::string_view service, Callback<HealthStatus> done,
+                        const CallOptions& call) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(std::string(service));
+    using Response = grpc::health::v1::HealthCheckResponse;
+    Run<HealthStatus, grpc::health::v1::HealthCheckRequest, Response>(
+        std::move(request), kIdempotent, call,
+        [health = core_->health()](auto* c, auto* q, auto* r, auto f) {
+          health->async()->Check(c, q, r, std::move(f));
+        },
+        [](Response& r) -> absl::StatusOr<HealthStatus> {
+          switch (r.status()) {
+            case Response::SERVING:
+              return HealthStatus::kServing;
+            case Response::SERVICE_UNKNOWN:
+              return HealthStatus::kServiceUnknown;
+            default:
+              return HealthStatus::kNotServing;
+          }
+        },
+        // The standard service answers NOT_FOUND for a name it does not know.
+        [done = std::move(done)](absl::StatusOr<HealthStatus> result) {
+          if (!result.ok() && result.status().code() == absl::StatusCode::kNotFound) {
+            result = HealthStatus::kServiceUnknown;
+          }
+          done(std::move(result));
+        });
+  }
+
   // ----- blocking forms, on top of the asynchronous ones
 
   absl::StatusOr<GetResult> Get(std::string_view bucket, std::string_view key,
@@ -359,6 +388,12 @@ class GrpcClient final : public Client {
   absl::StatusOr<std::vector<BucketInfo>> ListBuckets(const CallOptions& call) override {
     return Blocking<std::vector<BucketInfo>>(
         [&](auto done) { ListBucketsAsync(std::move(done), call); });
+  }
+
+  absl::StatusOr<HealthStatus> CheckHealth(std::string_view service,
+                                           const CallOptions& call) override {
+    return Blocking<HealthStatus>(
+        [&](auto done) { CheckHealthAsync(service, std::move(done), call); });
   }
 
   absl::StatusOr<std::unique_ptr<WatchSubscription>> Watch(const WatchOptions& options,

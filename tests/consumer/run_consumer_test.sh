@@ -37,7 +37,7 @@ echo "== install to $prefix"
 # `read` waits for exactly that, and fails at once if wasikvd exits first.
 echo "== start wasikvd"
 mkfifo "$work/ready"
-"$wasikvd" --listen=127.0.0.1:0 --data-dir "$work/data" --sync-writes=false \
+"$wasikvd" --listen=127.0.0.1:0 --admin-listen=off --data-dir "$work/data" --sync-writes=false \
   --ready-fd=3 3>"$work/ready" &
 server_pid=$!
 if ! read -r endpoint <"$work/ready"; then

@@ -120,6 +120,13 @@ class Client {
   virtual void ListBucketsAsync(Callback<std::vector<BucketInfo>> done,
                                 const CallOptions& call = {}) = 0;
 
+  // Asks the standard grpc.health.v1.Health service about `service` (""
+  // for the whole server; or "wasikv.v1.KV", "wasikv.v1.Buckets",
+  // "wasikv.v1.Watch"). An unreachable server is an error (UNAVAILABLE), not a
+  // status. Retried like a read.
+  virtual absl::StatusOr<HealthStatus> CheckHealth(std::string_view service,
+                                                   const CallOptions& call = {}) = 0;
+
   // Subscribes to changes. With a handler, batches are pushed to it;
   // without, pull them with WatchSubscription::Next(). Fails at once only
   // for bad options; server-side refusals end the subscription (on_end or

@@ -103,6 +103,13 @@ struct BucketStatus {
   uint64_t revision = 0;
 };
 
+// What grpc.health.v1.Health says of a service ("" is the server as a whole).
+enum class HealthStatus {
+  kServing,         // accepts calls
+  kNotServing,      // up but refusing work (starting, draining, or unhealthy)
+  kServiceUnknown,  // the server serves no service of that name
+};
+
 struct BucketInfo {
   std::string name;
   uint64_t create_revision = 0;

@@ -105,7 +105,14 @@ export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'wasikv-node-test-'));
   const child = spawn(
     requiredEnv('WASIKVD'),
-    ['--listen=127.0.0.1:0', '--data-dir', dataDir, '--ready-fd=3', '--sync-writes=false'],
+    [
+      '--listen=127.0.0.1:0',
+      '--admin-listen=off',
+      '--data-dir',
+      dataDir,
+      '--ready-fd=3',
+      '--sync-writes=false',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
   );
   let log = '';

@@ -1,0 +1,48 @@
+// BucketsService serves wasikv.v1.Buckets: open, create, delete and list.
+//
+// Thread safety: called concurrently by gRPC; no mutable state of its own.
+// Borrows the store and runner, which must outlive the gRPC server.
+#ifndef WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
+#define WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
+
+#include <array>
+
+#include "server/metrics/server_metrics.h"
+#include "server/rpc/call_runner.h"
+#include "server/rpc/request_limits.h"
+#include "server/storage/store.h"
+#include "wasikv/v1/kv.grpc.pb.h"
+
+namespace wasikv {
+
+class BucketsService final : public v1::Buckets::CallbackService {
+ public:
+  BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
+                 bool auto_create_buckets, ServerMetrics* metrics);
+
+  grpc::ServerUnaryReactor* OpenBucket(grpc::CallbackServerContext* context,
+                                       const v1::OpenBucketRequest* request,
+                                       v1::OpenBucketResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBucket(grpc::CallbackServerContext* context,
+                                         const v1::CreateBucketRequest* request,
+                                         v1::CreateBucketResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteBucket(grpc::CallbackServerContext* context,
+                                         const v1::DeleteBucketRequest* request,
+                                         v1::DeleteBucketResponse* response) override;
+  grpc::ServerUnaryReactor* ListBuckets(grpc::CallbackServerContext* context,
+                                        const v1::ListBucketsRequest* request,
+                                        v1::ListBucketsResponse* response) override;
+
+ private:
+  enum Method { kOpenBucket, kCreateBucket, kDeleteBucket, kListBuckets, kMethodCount };
+
+  Store* const store_;
+  CallRunner* const runner_;
+  const RequestLimits limits_;
+  const bool auto_create_buckets_;
+  std::array<RpcMethod*, kMethodCount> methods_;
+};
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_

@@ -1,0 +1,48 @@
+#include "server/rpc/call_runner.h"
+
+#include "server/common/log.h"
+#include "server/common/str_cat.h"
+
+namespace wasikv {
+
+CallRunner::CallRunner(size_t threads, size_t max_queued_calls)
+    : pool_(threads), max_queued_calls_(max_queued_calls) {}
+
+CallRunner::~CallRunner() { Stop(); }
+
+void CallRunner::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  pool_.join();
+}
+
+absl::Status CallRunner::Overloaded() const {
+  return absl::ResourceExhaustedError(
+      StrCat("server overloaded: ", max_queued_calls_,
+             " calls already waiting for a worker (--max-queued-calls); retry with backoff"));
+}
+
+void CallRunner::Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                        RpcMethod* method, const absl::Status& status,
+                        std::chrono::steady_clock::time_point start) {
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  method->Handled(status.code(), elapsed);
+  // Server faults are errors an operator must see; caller mistakes are
+  // visible at debug level with every other call.
+  const bool server_fault = status.code() == absl::StatusCode::kInternal ||
+                            status.code() == absl::StatusCode::kDataLoss ||
+                            status.code() == absl::StatusCode::kUnknown;
+  const auto level = server_fault ? spdlog::level::err : spdlog::level::debug;
+  if (spdlog::should_log(level)) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    LogEvent(level, "call",
+             {{"method", method->name()},
+              {"code", std::string(absl::StatusCodeToString(status.code()))},
+              {"micros", std::to_string(micros)},
+              {"peer", context->peer()},
+              {"message", std::string(status.message())}});
+  }
+  reactor->Finish(ToGrpcStatus(status));
+}
+
+}  // namespace wasikv

@@ -1,0 +1,83 @@
+// CallRunner moves the work of unary RPCs off gRPC's callback threads onto a
+// pool of worker threads, because store work blocks (a synced write, a disk
+// read, a long scan) and a callback reaction must never block.
+//
+// Each call's work runs once on a worker and its status finishes the call.
+// Calls cancelled or past their deadline while queued are not run. The queue
+// is bounded: past max_queued_calls a call fails at once with
+// RESOURCE_EXHAUSTED, so overload sheds load instead of growing memory.
+//
+// Thread safety: Run() may be called from any thread. Stop() joins the pool
+// after running what is queued; call it once gRPC has shut down.
+#ifndef WASIKV_SERVER_RPC_CALL_RUNNER_H_
+#define WASIKV_SERVER_RPC_CALL_RUNNER_H_
+
+#include <atomic>
+#include <chrono>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "boost/asio/post.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/metrics/rpc_method.h"
+#include "server/rpc/grpc_status.h"
+
+namespace wasikv {
+
+class CallRunner {
+ public:
+  CallRunner(size_t threads, size_t max_queued_calls);
+  CallRunner(const CallRunner&) = delete;
+  CallRunner& operator=(const CallRunner&) = delete;
+  ~CallRunner();
+
+  // Runs `work` (absl::Status()) on a worker and finishes the call with its
+  // status. `method` names the call in logs and counts it in metrics.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, RpcMethod* method,
+                                Work work) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    const auto start = std::chrono::steady_clock::now();
+    method->Started();
+    if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      Finish(context, reactor, method, Overloaded(), start);
+      return reactor;
+    }
+    boost::asio::post(
+        pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
+          queued_.fetch_sub(1, std::memory_order_relaxed);
+          absl::Status status =
+              context->IsCancelled()
+                  ? absl::CancelledError("call cancelled or past its deadline before it ran")
+                  : work();
+          Finish(context, reactor, method, status, start);
+        });
+    return reactor;
+  }
+
+  void Stop();
+
+  // Calls waiting for a worker now, and the most that may wait.
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  size_t max_queued_calls() const { return max_queued_calls_; }
+
+ private:
+  absl::Status Overloaded() const;
+  // Logs the call and finishes it.
+  void Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+              RpcMethod* method, const absl::Status& status,
+              std::chrono::steady_clock::time_point start);
+
+  boost::asio::thread_pool pool_;
+  const size_t max_queued_calls_;
+  std::atomic<size_t> queued_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_RPC_CALL_RUNNER_H_

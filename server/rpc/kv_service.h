@@ -1,0 +1,87 @@
+// KvService serves wasikv.v1.KV: the gRPC face of the Store.
+//
+// Each RPC validates its request against RequestLimits (INVALID_ARGUMENT
+// naming the field and limit), then runs the store call on the CallRunner's
+// workers, so no gRPC callback thread ever blocks on storage. Status codes
+// are documented in proto/wasikv/v1/kv.proto.
+//
+// Thread safety: gRPC calls the methods concurrently; the service holds no
+// mutable state of its own. Borrows the store and runner, which must outlive
+// the gRPC server.
+#ifndef WASIKV_SERVER_RPC_KV_SERVICE_H_
+#define WASIKV_SERVER_RPC_KV_SERVICE_H_
+
+#include <array>
+
+#include "server/metrics/server_metrics.h"
+#include "server/rpc/call_runner.h"
+#include "server/rpc/request_limits.h"
+#include "server/storage/store.h"
+#include "wasikv/v1/kv.grpc.pb.h"
+
+namespace wasikv {
+
+class KvService final : public v1::KV::CallbackService {
+ public:
+  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics);
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
+                                v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context, const v1::SetRequest* request,
+                                v1::SetResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* Exists(grpc::CallbackServerContext* context,
+                                   const v1::ExistsRequest* request,
+                                   v1::ExistsResponse* response) override;
+  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* context,
+                                     const v1::ListKeysRequest* request,
+                                     v1::ListKeysResponse* response) override;
+  grpc::ServerUnaryReactor* Increment(grpc::CallbackServerContext* context,
+                                      const v1::IncrementRequest* request,
+                                      v1::IncrementResponse* response) override;
+  grpc::ServerUnaryReactor* CompareAndSwap(grpc::CallbackServerContext* context,
+                                           const v1::CompareAndSwapRequest* request,
+                                           v1::CompareAndSwapResponse* response) override;
+  grpc::ServerUnaryReactor* GetMany(grpc::CallbackServerContext* context,
+                                    const v1::GetManyRequest* request,
+                                    v1::GetManyResponse* response) override;
+  grpc::ServerUnaryReactor* SetMany(grpc::CallbackServerContext* context,
+                                    const v1::SetManyRequest* request,
+                                    v1::SetManyResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteMany(grpc::CallbackServerContext* context,
+                                       const v1::DeleteManyRequest* request,
+                                       v1::DeleteManyResponse* response) override;
+
+ private:
+  enum Method {
+    kGet,
+    kSet,
+    kDelete,
+    kExists,
+    kListKeys,
+    kIncrement,
+    kCompareAndSwap,
+    kGetMany,
+    kSetMany,
+    kDeleteMany,
+    kMethodCount
+  };
+
+  // Checks the bucket and key fields every single-key request has.
+  template <typename Request>
+  absl::Status CheckBucketAndKey(const Request& request) const;
+  // Checks bucket, entry count and every key of a key-list request.
+  template <typename Request>
+  absl::Status CheckKeyList(const Request& request) const;
+
+  Store* const store_;
+  CallRunner* const runner_;
+  const RequestLimits limits_;
+  std::array<RpcMethod*, kMethodCount> methods_;
+};
+
+}  // namespace wasikv
+
+#endif  // WASIKV_SERVER_RPC_KV_SERVICE_H_
