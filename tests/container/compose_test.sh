@@ -54,6 +54,9 @@ poll 60 kv set test greeting "hello from $project" ||
   fail "no successful set through 127.0.0.1:$WASIKV_PORT within 60 s"
 [ "$(kv get test greeting)" = "hello from $project" ] || fail "get did not return what set wrote"
 
+admin_ready() { [ "$(curl -fsS --max-time 1 "http://127.0.0.1:$WASIKV_ADMIN_PORT/readyz")" = ready ]; }
+poll 30 admin_ready || fail "admin port: /readyz on 127.0.0.1:$WASIKV_ADMIN_PORT is not 'ready' within 30 s"
+
 podman healthcheck run "$ctr" || fail "compose's healthcheck (wasikv health) does not pass"
 [ "$(podman inspect --format '{{.State.Health.Status}}' "$ctr")" = healthy ] ||
   fail "health status is not healthy"

@@ -8,7 +8,7 @@ fail() {
   exit 1
 }
 
-for tool in podman runc; do
+for tool in podman runc curl python3; do
   command -v "$tool" >/dev/null ||
     fail "$tool is not installed (deploy/quickstart.sh test installs TEST_PACKAGES)"
 done

@@ -28,16 +28,17 @@ trap cleanup EXIT
 podman volume create "$volume" >/dev/null
 
 # start NAME: runs the image detached; podman picks free host ports, bound to
-# loopback. The stop timeout is above wasikvd's 10 s drain.
+# loopback (gRPC, admin HTTP). The stop timeout is above wasikvd's 10 s drain.
 start() {
   containers+=("$1")
   podman run -d --name "$1" --read-only --tmpfs /tmp -v "$volume:/data" \
     -p 127.0.0.1::50051 -p 127.0.0.1::50052 --stop-timeout 30 "$image" >/dev/null ||
     fail "podman run $1 failed"
   endpoint=$(podman port "$1" 50051/tcp)
-  case "$endpoint" in
-    127.0.0.1:*) ;;
-    *) fail "gRPC port published as '$endpoint', not on loopback" ;;
+  admin=$(podman port "$1" 50052/tcp)
+  case "$endpoint $admin" in
+    127.0.0.1:*" "127.0.0.1:*) ;;
+    *) fail "ports published as '$endpoint' and '$admin', not on loopback" ;;
   esac
 }
 
@@ -47,6 +48,10 @@ start "$run_id-1"
 poll 60 kv set test greeting "hello from $run_id" ||
   fail "no successful set through $endpoint within 60 s"
 [ "$(kv get test greeting)" = "hello from $run_id" ] || fail "get did not return what set wrote"
+
+# The image's WASIKV_ADMIN_LISTEN puts the admin HTTP port on the published 50052.
+admin_ready() { [ "$(curl -fsS --max-time 1 "http://$admin/readyz")" = ready ]; }
+poll 30 admin_ready || fail "admin port: /readyz through $admin is not 'ready' within 30 s"
 
 uid=$(podman exec "$run_id-1" id -u)
 [ "$uid" = 10001 ] || fail "wasikvd runs as uid $uid, want 10001"
