@@ -7,6 +7,15 @@
 #   deploy/quickstart.sh test
 #       installs what is missing, builds everything the tests need and runs the
 #       whole suite with ctest. This is what CI runs (.ci/run).
+#   deploy/quickstart.sh deps
+#       installs only what building wasikvd needs (BUILD_PACKAGES).
+#   deploy/quickstart.sh build [PREFIX]
+#       installs what is missing, builds wasikvd and the wasikv CLI (Release)
+#       and installs them, stripped, under PREFIX (default build/release/stage).
+#       The Dockerfile's build stage runs deps, then this.
+#   deploy/quickstart.sh runtime-packages BINARY...
+#       prints the Debian packages holding the shared libraries the binaries
+#       load (ldd, then dpkg -S), one a line: what a runtime image installs.
 #
 # Everything the project needs comes from Debian's packages through apt-get,
 # except, for the tests, npm packages, which `npm ci` installs from the npm
@@ -30,11 +39,16 @@ BUILD_PACKAGES=(
 # offline; prometheus brings promtool (alert rules, the exposition format) and
 # the real Prometheus server that scrapes wasikvd in tests/admin (with curl and
 # python3 for that script).
+# The container tests (tests/container/) build and run the Dockerfile with
+# podman on runc (crun fails on these hosts' cgroups), make its Debian base
+# images with debootstrap, and start deploy/compose.yaml with podman-compose.
+# As root podman needs neither uidmap nor fuse-overlayfs.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
   nodejs
   systemd prometheus curl python3
+  podman runc debootstrap podman-compose
 )
 
 install_missing() {
@@ -82,6 +96,30 @@ install_node_modules() {
   echo "$lock_hash" >"$stamp"
 }
 
+# Each shared library a binary loads, as the Debian package that holds it.
+# dpkg knows a file by the path its package ships; with the merged /usr,
+# ldd may name it under /lib or /usr/lib, so both are tried.
+runtime_packages() {
+  local binary path
+  for binary in "$@"; do
+    [ -x "$binary" ] || { echo "quickstart: $binary is not an executable" >&2; return 1; }
+    ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+  done | sort -u | while read -r path; do
+    local candidates=("$path" "$(readlink -f "$path")")
+    case "$path" in
+      /usr/*) candidates+=("${path#/usr}") ;;
+      *) candidates+=("/usr$path") ;;
+    esac
+    local candidate package=""
+    for candidate in "${candidates[@]}"; do
+      package=$(dpkg -S "$candidate" 2>/dev/null | grep -v '^diversion' | head -n1 | cut -d: -f1) || true
+      [ -n "$package" ] && break
+    done
+    [ -n "$package" ] || { echo "quickstart: no Debian package holds $path" >&2; return 1; }
+    echo "$package"
+  done | sort -u
+}
+
 case "${1:-}" in
   serve)
     shift
@@ -89,6 +127,21 @@ case "${1:-}" in
     cmake --preset release
     cmake --build --preset release --target wasikvd
     exec build/release/server/wasikvd --data-dir ./data "$@"
+    ;;
+  deps)
+    install_missing "${BUILD_PACKAGES[@]}"
+    ;;
+  build)
+    prefix=${2:-build/release/stage}
+    install_missing "${BUILD_PACKAGES[@]}"
+    cmake --preset release
+    cmake --build --preset release --target wasikvd wasikv
+    cmake --install build/release --prefix "$prefix" --strip
+    ;;
+  runtime-packages)
+    shift
+    [ $# -gt 0 ] || { echo "usage: $0 runtime-packages BINARY..." >&2; exit 2; }
+    runtime_packages "$@"
     ;;
   test)
     install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
@@ -100,7 +153,7 @@ case "${1:-}" in
     ctest --preset ci
     ;;
   *)
-    echo "usage: $0 serve [wasikvd flags...] | test" >&2
+    echo "usage: $0 serve [wasikvd flags...] | test | deps | build [PREFIX] | runtime-packages BINARY..." >&2
     exit 2
     ;;
 esac
