@@ -48,26 +48,6 @@ constexpr auto kWait = std::chrono::seconds(30);
 
 // The server of the running test, killed should this binary crash (an
 // orphaned wasikvd would hold ctest's output pipe open).
-std::atomic<pid_t> g_server_pid{0};
-
-void KillServerOnCrash(int sig) {
-  const pid_t pid = g_server_pid.load();
-  if (pid > 0) kill(pid, SIGKILL);
-  raise(sig);
-}
-
-void InstallCrashGuard() {
-  static const bool installed = [] {
-    struct sigaction action = {};
-    action.sa_handler = KillServerOnCrash;
-    action.sa_flags = SA_RESETHAND;
-    sigemptyset(&action.sa_mask);
-    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) sigaction(sig, &action, nullptr);
-    return true;
-  }();
-  (void)installed;
-}
-
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 // Random bytes compress to nothing less, so sizes on disk are predictable.
@@ -176,8 +156,7 @@ constexpr const char* kUnbindable = "--listen=192.0.2.1:50051";
 
 class BackupTest : public ::testing::Test {
  protected:
-  void SetUp() override { InstallCrashGuard(); }
-  void TearDown() override { g_server_pid.store(0); }
+  void TearDown() override { testing::KillOnCrash(0); }
 
   std::string backup_root() const { return dir_.Join("backups"); }
 
@@ -188,7 +167,7 @@ class BackupTest : public ::testing::Test {
     auto server = ServerProcess::Start(data_dir, args);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    g_server_pid.store(server_->pid());
+    testing::KillOnCrash(server_->pid());
     ClientOptions options;
     options.endpoint = server_->address();
     auto client = Client::Create(options);

@@ -47,29 +47,6 @@ using std::chrono::milliseconds;
 // Bounds every wait for something that must happen.
 constexpr auto kWait = std::chrono::seconds(30);
 
-// The server of the running test. Should this binary crash (a bug in the
-// library under test), the server is killed too: an orphaned wasikvd keeps
-// ctest's output pipe open and hangs the whole run until ctest's timeout.
-std::atomic<pid_t> g_server_pid{0};
-
-void KillServerOnCrash(int sig) {
-  const pid_t pid = g_server_pid.load();
-  if (pid > 0) kill(pid, SIGKILL);
-  raise(sig);  // SA_RESETHAND restored the default action
-}
-
-void InstallCrashGuard() {
-  static const bool installed = [] {
-    struct sigaction action = {};
-    action.sa_handler = KillServerOnCrash;
-    action.sa_flags = SA_RESETHAND;
-    sigemptyset(&action.sa_mask);
-    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) sigaction(sig, &action, nullptr);
-    return true;
-  }();
-  (void)installed;
-}
-
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 // A client that rides out a server restart: many quick retries (the real
@@ -226,11 +203,10 @@ class Recorder {
 class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    InstallCrashGuard();
     auto server = ServerProcess::Start(dir_.Join("data"), ServerArgs());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    g_server_pid = server_->pid();
+    testing::KillOnCrash(server_->pid());
     address_ = server_->address();
     client_ = Connect();
     ASSERT_NE(client_, nullptr);
@@ -253,7 +229,7 @@ class ClientTest : public ::testing::Test {
   }
 
   void StopServer() {
-    g_server_pid = 0;
+    testing::KillOnCrash(0);
     ASSERT_THAT(server_->Stop(), Optional(0));
   }
 
@@ -265,7 +241,7 @@ class ClientTest : public ::testing::Test {
     auto server = ServerProcess::Start(dir_.Join("data"), args);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    g_server_pid = server_->pid();
+    testing::KillOnCrash(server_->pid());
     ASSERT_EQ(server_->address(), address_);
   }
 

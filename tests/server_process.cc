@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -70,6 +71,31 @@ std::optional<int> WaitForPid(pid_t pid, std::chrono::milliseconds timeout) {
 }  // namespace
 
 const char* WasikvdPath() { return WASIKVD_PATH; }
+
+namespace {
+
+std::atomic<pid_t> g_crash_victim{0};
+
+void KillVictimAndDie(int sig) {
+  const pid_t pid = g_crash_victim.load();
+  if (pid > 0) kill(pid, SIGKILL);
+  raise(sig);  // SA_RESETHAND restored the default action
+}
+
+}  // namespace
+
+void KillOnCrash(pid_t pid) {
+  static const bool installed = [] {
+    struct sigaction action = {};
+    action.sa_handler = KillVictimAndDie;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) sigaction(sig, &action, nullptr);
+    return true;
+  }();
+  (void)installed;
+  g_crash_victim.store(pid);
+}
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& data_dir, const std::vector<std::string>& extra_args) {

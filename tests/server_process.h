@@ -60,6 +60,11 @@ class ServerProcess {
   bool exited_ = false;
 };
 
+// Should this test binary crash (a bug in the code under test), kills `pid`
+// too: an orphaned wasikvd keeps ctest's output pipe open and hangs the run
+// until ctest's timeout. One server at a time; 0 forgets it.
+void KillOnCrash(pid_t pid);
+
 // Runs wasikvd with `args` to completion (for flag tests). Returns the exit
 // code and what it printed on stdout and stderr.
 struct CommandResult {
