@@ -30,7 +30,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_PACKAGES=(
   cmake ninja-build ccache gcc g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto prometheus-cpp-dev
+  librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto prometheus-cpp-dev libssl-dev
 )
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
 # wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile

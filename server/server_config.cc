@@ -155,6 +155,16 @@ std::vector<Flag> MakeFlags() {
          c.backup_dir = std::string(v);
          return absl::OkStatus();
        }},
+      {"auth-file", "WASIKV_AUTH_FILE", "FILE",
+       "Bearer-token hashes and client-certificate names, each with its rights (docs/"
+       "security.md); re-read when it changes or on SIGHUP. Unset: every caller may do "
+       "everything.",
+       "none",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty()) return BadValue("auth-file", v, "a file path");
+         c.auth_file = std::string(v);
+         return absl::OkStatus();
+       }},
       {"restore-from", "WASIKV_RESTORE_FROM", "DIR",
        "Before serving, restore a backup from this backup directory into the data directory, "
        "which must not hold a database yet (never overwritten); then serve it.",

@@ -30,6 +30,9 @@ struct ServerConfig {
   // that directory's backup restore_backup_id (0: the newest) into the data
   // directory, which must not hold a database yet.
   std::string backup_dir;
+  // Who may call and what each caller may do (server/auth/auth_rules.h,
+  // docs/security.md); empty: every caller may do everything.
+  std::string auth_file;
   std::string restore_from;
   uint32_t restore_backup_id = 0;
   // Threads running store work (RocksDB reads, synced writes) for RPCs.

@@ -22,14 +22,17 @@ constexpr const char* kHealthServices[] = {"wasikv.v1.KV", "wasikv.v1.Buckets", 
 
 }  // namespace
 
-WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
+WasikvServer::WasikvServer(const ServerConfig& config, Store* store,
+                           std::unique_ptr<Authorizer> authorizer)
     : metrics_(WASIKV_VERSION),
+      authorizer_(std::move(authorizer)),
       runner_(config.worker_threads, config.max_queued_calls),
-      kv_service_(store, &runner_, config.limits, &metrics_),
-      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_),
+      kv_service_(store, &runner_, config.limits, &metrics_, authorizer_.get()),
+      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_,
+                       authorizer_.get()),
       watch_hub_(store, config.watch),
-      watch_service_(&watch_hub_, config.limits, &metrics_),
-      admin_service_(store, &runner_, config.backup_dir, &metrics_) {
+      watch_service_(&watch_hub_, config.limits, &metrics_, authorizer_.get()),
+      admin_service_(store, &runner_, config.backup_dir, &metrics_, authorizer_.get()) {
   AddScrapeHooks(store);
 }
 
@@ -110,11 +113,17 @@ void WasikvServer::AddScrapeHooks(Store* store) {
   });
 }
 
+void WasikvServer::Reload() { (void)authorizer_->Reload(); }
+
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerConfig& config,
                                                                   Store* store) {
-  std::unique_ptr<WasikvServer> server(new WasikvServer(config, store));
+  Authorizer::Options auth;
+  auth.auth_file = config.auth_file;
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = Authorizer::Create(std::move(auth));
+  if (!authorizer.ok()) return authorizer.status();
+  std::unique_ptr<WasikvServer> server(new WasikvServer(config, store, std::move(*authorizer)));
   grpc::EnableDefaultHealthCheckService(true);
   // Touching the health descriptors links them in, so reflection can
   // describe grpc.health.v1.Health like every other service.

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "server/admin/admin_http_server.h"
+#include "server/auth/authorizer.h"
 #include "server/metrics/server_metrics.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/buckets_service.h"
@@ -49,12 +50,17 @@ class WasikvServer {
 
   void Shutdown(std::chrono::milliseconds timeout);
 
+  // Re-reads what may change without a restart (the auth file), as on
+  // SIGHUP; errors are logged and the previous settings stay.
+  void Reload();
+
  private:
-  WasikvServer(const ServerConfig& config, Store* store);
+  WasikvServer(const ServerConfig& config, Store* store, std::unique_ptr<Authorizer> authorizer);
   // Feeds the metrics read at scrape time: revisions, RocksDB, queue, watch.
   void AddScrapeHooks(Store* store);
 
   ServerMetrics metrics_;
+  const std::unique_ptr<Authorizer> authorizer_;
   CallRunner runner_;
   KvService kv_service_;
   BucketsService buckets_service_;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "boost/asio/io_context.hpp"
@@ -57,6 +58,8 @@ int Run(const wasikv::ServerConfig& config) {
   // the handler set and a signal never kills a worker mid-write.
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGHUP re-reads the auth file at once (it is also re-read on change).
+  boost::asio::signal_set reload_signals(io, SIGHUP);
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!RestoreIfAsked(config)) return 1;
@@ -83,9 +86,18 @@ int Run(const wasikv::ServerConfig& config) {
        {"sync_writes", config.store.sync_writes ? "true" : "false"}});
   AnnounceReady(config.ready_fd, (*server)->address(), (*server)->admin_address());
 
+  std::function<void(const boost::system::error_code&, int)> on_reload =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        LogEvent(spdlog::level::info, "reloading", {{"signal", "SIGHUP"}});
+        (*server)->Reload();
+        reload_signals.async_wait(on_reload);
+      };
+  reload_signals.async_wait(on_reload);
   int caught = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (!ec) caught = signal_number;
+    reload_signals.cancel();
   });
   io.run();
 

@@ -27,14 +27,16 @@ namespace wasikv {
 class AdminService final {
  public:
   // `backup_root`: the --backup-dir root; empty refuses every call.
-  AdminService(Store* store, CallRunner* runner, std::string backup_root, ServerMetrics* metrics)
+  AdminService(Store* store, CallRunner* runner, std::string backup_root, ServerMetrics* metrics,
+               const Authorizer* authorizer)
       : store_(store),
         runner_(runner),
         backup_root_(std::move(backup_root)),
-        service_(metrics),
-        backup_method_(service_.ServeUnary("Backup", runner, this, &AdminService::Backup)),
-        list_backups_method_(
-            service_.ServeUnary("ListBackups", runner, this, &AdminService::ListBackups)) {}
+        service_(metrics, authorizer),
+        backup_method_(
+            service_.ServeUnary("Backup", Access::kAdmin, runner, this, &AdminService::Backup)),
+        list_backups_method_(service_.ServeUnary("ListBackups", Access::kAdmin, runner, this,
+                                                 &AdminService::ListBackups)) {}
   AdminService(const AdminService&) = delete;
   AdminService& operator=(const AdminService&) = delete;
 

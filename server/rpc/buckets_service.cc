@@ -6,20 +6,22 @@
 namespace wasikv {
 
 BucketsService::BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
-                               bool auto_create_buckets, ServerMetrics* metrics)
+                               bool auto_create_buckets, ServerMetrics* metrics,
+                               const Authorizer* authorizer)
     : store_(store),
       runner_(runner),
       limits_(limits),
       auto_create_buckets_(auto_create_buckets),
-      service_(metrics) {
+      authorizer_(authorizer),
+      service_(metrics, authorizer) {
   methods_[kOpenBucket] =
-      service_.ServeUnary("OpenBucket", runner, this, &BucketsService::OpenBucket);
-  methods_[kCreateBucket] =
-      service_.ServeUnary("CreateBucket", runner, this, &BucketsService::CreateBucket);
-  methods_[kDeleteBucket] =
-      service_.ServeUnary("DeleteBucket", runner, this, &BucketsService::DeleteBucket);
-  methods_[kListBuckets] =
-      service_.ServeUnary("ListBuckets", runner, this, &BucketsService::ListBuckets);
+      service_.ServeUnary("OpenBucket", Access::kRead, runner, this, &BucketsService::OpenBucket);
+  methods_[kCreateBucket] = service_.ServeUnary("CreateBucket", Access::kAdmin, runner, this,
+                                                &BucketsService::CreateBucket);
+  methods_[kDeleteBucket] = service_.ServeUnary("DeleteBucket", Access::kAdmin, runner, this,
+                                                &BucketsService::DeleteBucket);
+  methods_[kListBuckets] = service_.ServeUnary("ListBuckets", Access::kAnyPrincipal, runner, this,
+                                               &BucketsService::ListBuckets);
 }
 
 grpc::ServerUnaryReactor* BucketsService::OpenBucket(
@@ -73,13 +75,18 @@ grpc::ServerUnaryReactor* BucketsService::DeleteBucket(
 }
 
 grpc::ServerUnaryReactor* BucketsService::ListBuckets(
-    grpc::CallbackServerContext* context, std::unique_ptr<const v1::ListBucketsRequest> request,
+    grpc::CallbackServerContext* context, std::unique_ptr<const v1::ListBucketsRequest> /*request*/,
     v1::ListBucketsResponse* response) {
+  // Only the buckets the caller may read are listed. (Admitted, the caller
+  // is known, unless the auth file changed since a moment ago.)
+  absl::StatusOr<std::shared_ptr<const Principal>> caller = authorizer_->Authenticate(*context);
+  if (!caller.ok()) return runner_->Refuse(context, methods_[kListBuckets], caller.status());
   return runner_->Run(context, methods_[kListBuckets],
-                      [this, request = std::move(request), response]() -> absl::Status {
+                      [this, caller = std::move(*caller), response]() -> absl::Status {
                         Store::BucketList list = store_->ListBuckets();
                         response->set_revision(list.revision);
                         for (const BucketInfo& bucket : list.buckets) {
+                          if (!caller->MayRead(bucket.name)) continue;
                           v1::BucketInfo* info = response->add_buckets();
                           info->set_name(bucket.name);
                           info->set_create_revision(bucket.create_revision);

@@ -1,7 +1,11 @@
 // BucketsService serves wasikv.v1.Buckets: open, create, delete and list.
 //
+// Every call is authorised first (DecodingService); ListBuckets lists only
+// the buckets the caller may read.
+//
 // Thread safety: called concurrently by gRPC; no mutable state of its own.
-// Borrows the store and runner, which must outlive the gRPC server.
+// Borrows the store, runner and authorizer, which must outlive the gRPC
+// server.
 #ifndef WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
 #define WASIKV_SERVER_RPC_BUCKETS_SERVICE_H_
 
@@ -20,7 +24,7 @@ namespace wasikv {
 class BucketsService final {
  public:
   BucketsService(Store* store, CallRunner* runner, const RequestLimits& limits,
-                 bool auto_create_buckets, ServerMetrics* metrics);
+                 bool auto_create_buckets, ServerMetrics* metrics, const Authorizer* authorizer);
   BucketsService(const BucketsService&) = delete;
   BucketsService& operator=(const BucketsService&) = delete;
 
@@ -48,6 +52,7 @@ class BucketsService final {
   CallRunner* const runner_;
   const RequestLimits limits_;
   const bool auto_create_buckets_;
+  const Authorizer* const authorizer_;
   DecodingService<v1::Buckets> service_;
   std::array<RpcMethod*, kMethodCount> methods_;
 };

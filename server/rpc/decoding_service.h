@@ -5,6 +5,10 @@
 // is INVALID_ARGUMENT naming the field. Responses stay typed and gRPC
 // serialises them as usual.
 //
+// Each method is bound with the Access it needs, checked by the Authorizer
+// against the request's `bucket` field before the handler runs, so no
+// handler can forget it: an unauthorised call never reaches a worker.
+//
 // The owner of the service (KvService, ...) binds each method to one of its
 // member functions in its constructor, then hands service() to
 // grpc::ServerBuilder::RegisterService. A method left unbound would abort
@@ -26,6 +30,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "server/auth/authorizer.h"
 #include "server/metrics/server_metrics.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/refused_stream.h"
@@ -36,13 +41,15 @@ namespace wasikv {
 template <typename Grpc>
 class DecodingService final : public Grpc::Service {
  public:
-  explicit DecodingService(ServerMetrics* metrics) : metrics_(metrics) {}
+  DecodingService(ServerMetrics* metrics, const Authorizer* authorizer)
+      : metrics_(metrics), authorizer_(authorizer) {}
 
-  // Serves unary `method` with `owner->*handler`, which owns the decoded
-  // request. A request that does not decode is refused through `runner`.
-  // Returns the method's metrics, for the handler's own calls.
+  // Serves unary `method`, which needs `access`, with `owner->*handler`,
+  // which owns the decoded request. A request that does not decode or is not
+  // authorised is refused through `runner`. Returns the method's metrics,
+  // for the handler's own calls.
   template <typename Owner, typename Request, typename Response>
-  RpcMethod* ServeUnary(std::string_view method, CallRunner* runner, Owner* owner,
+  RpcMethod* ServeUnary(std::string_view method, Access access, CallRunner* runner, Owner* owner,
                         grpc::ServerUnaryReactor* (Owner::*handler)(grpc::CallbackServerContext*,
                                                                     std::unique_ptr<const Request>,
                                                                     Response*)) {
@@ -50,20 +57,20 @@ class DecodingService final : public Grpc::Service {
     this->MarkMethodRawCallback(
         MethodIndex(method, Request::descriptor(), Response::descriptor(), false),
         new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, Response>(
-            [=](grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
-                Response* response) {
+            [=, this](grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
+                      Response* response) {
               auto request = std::make_unique<Request>();
-              const absl::Status decoded = DecodeRequest(*raw, request.get());
-              if (!decoded.ok()) return runner->Refuse(context, metric, decoded);
+              const absl::Status admitted = Admit(*context, *raw, access, request.get());
+              if (!admitted.ok()) return runner->Refuse(context, metric, admitted);
               return (owner->*handler)(context, std::move(request), response);
             }));
     return metric;
   }
 
-  // Serves server-streaming `method` with `owner->*handler`; the request
-  // lives only for the handler's call.
+  // Serves server-streaming `method`, which needs `access`, with
+  // `owner->*handler`; the request lives only for the handler's call.
   template <typename Owner, typename Request, typename Response>
-  RpcMethod* ServeServerStreaming(std::string_view method, Owner* owner,
+  RpcMethod* ServeServerStreaming(std::string_view method, Access access, Owner* owner,
                                   grpc::ServerWriteReactor<Response>* (Owner::*handler)(
                                       grpc::CallbackServerContext*, const Request&)) {
     RpcMethod* metric =
@@ -71,13 +78,13 @@ class DecodingService final : public Grpc::Service {
     this->MarkMethodRawCallback(
         MethodIndex(method, Request::descriptor(), Response::descriptor(), true),
         new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer, Response>(
-            [=](grpc::CallbackServerContext* context,
-                const grpc::ByteBuffer* raw) -> grpc::ServerWriteReactor<Response>* {
+            [=, this](grpc::CallbackServerContext* context,
+                      const grpc::ByteBuffer* raw) -> grpc::ServerWriteReactor<Response>* {
               Request request;
-              const absl::Status decoded = DecodeRequest(*raw, &request);
-              if (!decoded.ok()) {
+              const absl::Status admitted = Admit(*context, *raw, access, &request);
+              if (!admitted.ok()) {
                 metric->Started();
-                return new RefusedStream<Response>(decoded, metric,
+                return new RefusedStream<Response>(admitted, metric,
                                                    std::chrono::steady_clock::now());
               }
               return (owner->*handler)(context, request);
@@ -86,6 +93,19 @@ class DecodingService final : public Grpc::Service {
   }
 
  private:
+  // Authenticates the caller (so a stranger's bytes are never parsed),
+  // decodes the request, then checks the caller may make it.
+  template <typename Request>
+  absl::Status Admit(const grpc::CallbackServerContext& context, const grpc::ByteBuffer& raw,
+                     Access access, Request* request) const {
+    absl::StatusOr<std::shared_ptr<const Principal>> principal = authorizer_->Authenticate(context);
+    if (!principal.ok()) return principal.status();
+    if (absl::Status decoded = DecodeRequest(raw, request); !decoded.ok()) return decoded;
+    std::string_view bucket;
+    if constexpr (requires { request->bucket(); }) bucket = request->bucket();
+    return Authorizer::Check(**principal, access, bucket);
+  }
+
   // The method's index in the generated service, which numbers methods in
   // the .proto's order as the descriptor does. Aborts at start-up on a name
   // or type that does not match the .proto: a programming error.
@@ -106,6 +126,7 @@ class DecodingService final : public Grpc::Service {
   }
 
   ServerMetrics* const metrics_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace wasikv

@@ -10,19 +10,26 @@
 namespace wasikv {
 
 KvService::KvService(Store* store, CallRunner* runner, const RequestLimits& limits,
-                     ServerMetrics* metrics)
-    : store_(store), runner_(runner), limits_(limits), service_(metrics) {
-  methods_[kGet] = service_.ServeUnary("Get", runner, this, &KvService::Get);
-  methods_[kSet] = service_.ServeUnary("Set", runner, this, &KvService::Set);
-  methods_[kDelete] = service_.ServeUnary("Delete", runner, this, &KvService::Delete);
-  methods_[kExists] = service_.ServeUnary("Exists", runner, this, &KvService::Exists);
-  methods_[kListKeys] = service_.ServeUnary("ListKeys", runner, this, &KvService::ListKeys);
-  methods_[kIncrement] = service_.ServeUnary("Increment", runner, this, &KvService::Increment);
-  methods_[kCompareAndSwap] =
-      service_.ServeUnary("CompareAndSwap", runner, this, &KvService::CompareAndSwap);
-  methods_[kGetMany] = service_.ServeUnary("GetMany", runner, this, &KvService::GetMany);
-  methods_[kSetMany] = service_.ServeUnary("SetMany", runner, this, &KvService::SetMany);
-  methods_[kDeleteMany] = service_.ServeUnary("DeleteMany", runner, this, &KvService::DeleteMany);
+                     ServerMetrics* metrics, const Authorizer* authorizer)
+    : store_(store), runner_(runner), limits_(limits), service_(metrics, authorizer) {
+  methods_[kGet] = service_.ServeUnary("Get", Access::kRead, runner, this, &KvService::Get);
+  methods_[kSet] = service_.ServeUnary("Set", Access::kWrite, runner, this, &KvService::Set);
+  methods_[kDelete] =
+      service_.ServeUnary("Delete", Access::kWrite, runner, this, &KvService::Delete);
+  methods_[kExists] =
+      service_.ServeUnary("Exists", Access::kRead, runner, this, &KvService::Exists);
+  methods_[kListKeys] =
+      service_.ServeUnary("ListKeys", Access::kRead, runner, this, &KvService::ListKeys);
+  methods_[kIncrement] =
+      service_.ServeUnary("Increment", Access::kWrite, runner, this, &KvService::Increment);
+  methods_[kCompareAndSwap] = service_.ServeUnary("CompareAndSwap", Access::kWrite, runner, this,
+                                                  &KvService::CompareAndSwap);
+  methods_[kGetMany] =
+      service_.ServeUnary("GetMany", Access::kRead, runner, this, &KvService::GetMany);
+  methods_[kSetMany] =
+      service_.ServeUnary("SetMany", Access::kWrite, runner, this, &KvService::SetMany);
+  methods_[kDeleteMany] =
+      service_.ServeUnary("DeleteMany", Access::kWrite, runner, this, &KvService::DeleteMany);
 }
 
 template <typename Request>

@@ -25,7 +25,8 @@ namespace wasikv {
 
 class KvService final {
  public:
-  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics);
+  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics,
+            const Authorizer* authorizer);
   KvService(const KvService&) = delete;
   KvService& operator=(const KvService&) = delete;
 

@@ -16,11 +16,13 @@ namespace wasikv {
 
 class WatchService final {
  public:
-  WatchService(WatchHub* hub, const RequestLimits& limits, ServerMetrics* metrics)
+  WatchService(WatchHub* hub, const RequestLimits& limits, ServerMetrics* metrics,
+               const Authorizer* authorizer)
       : hub_(hub),
         limits_(limits),
-        service_(metrics),
-        method_(service_.ServeServerStreaming("Watch", this, &WatchService::Watch)) {}
+        service_(metrics, authorizer),
+        method_(service_.ServeServerStreaming("Watch", Access::kRead, this, &WatchService::Watch)) {
+  }
   WatchService(const WatchService&) = delete;
   WatchService& operator=(const WatchService&) = delete;
 
