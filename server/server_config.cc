@@ -245,6 +245,14 @@ std::vector<Flag> MakeFlags() {
                           ParseSize("watch-inflight-bytes", v, 1 << 20, 1ull << 40));
          return absl::OkStatus();
        }},
+      {"max-watch-streams", "WASIKV_MAX_WATCH_STREAMS", "N",
+       "Open watch streams, all clients together; one more is refused with "
+       "RESOURCE_EXHAUSTED.",
+       std::to_string(d.watch.max_streams),
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.watch.max_streams, ParseSize("max-watch-streams", v, 1, 1 << 24));
+         return absl::OkStatus();
+       }},
       {"watch-threads", "WASIKV_WATCH_THREADS", "N",
        "Threads that read, filter and send changes for all watch streams.",
        std::to_string(d.watch.threads),
@@ -275,6 +283,29 @@ std::vector<Flag> MakeFlags() {
        "Calls waiting for a worker beyond this fail fast with RESOURCE_EXHAUSTED.",
        std::to_string(d.max_queued_calls),
        SizeSetter("max-queued-calls", 1, 1 << 24, &ServerConfig::max_queued_calls)},
+      {"max-streams-per-connection", "WASIKV_MAX_STREAMS_PER_CONNECTION", "N",
+       "Calls one HTTP/2 connection may have open at once (watches included); a client past "
+       "it waits for one to end.",
+       std::to_string(d.max_streams_per_connection),
+       SizeSetter("max-streams-per-connection", 1, 1 << 20,
+                  &ServerConfig::max_streams_per_connection)},
+      {"max-connection-idle", "WASIKV_MAX_CONNECTION_IDLE", "DURATION",
+       "A connection with no call open this long is closed (gracefully; clients reconnect on "
+       "their next call). 0s: never.",
+       "5m",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.max_connection_idle, ParseDuration("max-connection-idle", v));
+         return absl::OkStatus();
+       }},
+      {"grpc-memory-limit", "WASIKV_GRPC_MEMORY_LIMIT", "BYTES",
+       "Memory gRPC may use for connections and messages in flight; past it, new calls are "
+       "refused with RESOURCE_EXHAUSTED and reads from connections slow down.",
+       "1g",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.grpc_memory_limit,
+                          ParseSize("grpc-memory-limit", v, 64 << 20, 1ull << 40));
+         return absl::OkStatus();
+       }},
       {"shutdown-timeout", "WASIKV_SHUTDOWN_TIMEOUT", "DURATION",
        "On SIGINT/SIGTERM, how long in-flight calls may run before they are cancelled.", "10s",
        [](std::string_view v, ServerConfig& c) -> absl::Status {

@@ -40,6 +40,10 @@ struct ServerConfig {
   // Calls waiting for a worker beyond this are refused with
   // RESOURCE_EXHAUSTED instead of queueing without bound.
   size_t max_queued_calls = 10000;
+  // Transport limits against floods (docs/security.md § Limits).
+  size_t max_streams_per_connection = 1000;
+  std::chrono::milliseconds max_connection_idle{300000};
+  size_t grpc_memory_limit = size_t{1} << 30;
   // How long in-flight calls may take to finish on SIGINT/SIGTERM before
   // they are cancelled.
   std::chrono::milliseconds shutdown_timeout{10000};

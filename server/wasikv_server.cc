@@ -3,6 +3,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/common/str_cat.h"
@@ -100,6 +101,9 @@ void WasikvServer::AddScrapeHooks(Store* store) {
   m.AddScrapeHook([&] { queue_depth.Set(static_cast<double>(runner_.queued())); });
 
   prometheus::Gauge& streams = m.AddGauge("wasikv_watch_streams", "Open Watch streams.");
+  m.AddGauge("wasikv_watch_streams_capacity",
+             "Watch streams the server keeps open before RESOURCE_EXHAUSTED (--max-watch-streams).")
+      .Set(static_cast<double>(watch_hub_.options().max_streams));
   prometheus::Counter& events =
       m.AddCounter("wasikv_watch_events_sent_total", "Watch events handed to gRPC for sending.");
   prometheus::Gauge& lag =
@@ -138,6 +142,15 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   builder.RegisterService(server->watch_service_.service());
   builder.RegisterService(server->admin_service_.service());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
+  grpc::ResourceQuota quota("wasikvd");
+  quota.Resize(config.grpc_memory_limit);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config.max_streams_per_connection));
+  if (config.max_connection_idle.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               static_cast<int>(config.max_connection_idle.count()));
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

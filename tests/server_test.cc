@@ -694,6 +694,22 @@ TEST_F(ServerTest, CounterTextHasOneCanonicalForm) {
   }
 }
 
+// A connection that carries no call is closed after --max-connection-idle,
+// so idle sockets cannot pile up; the client reconnects on its next call.
+TEST_F(ServerTest, IdleConnectionsAreClosed) {
+  RestartServer({"--max-connection-idle=1s"});
+  ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() + kCallTimeout));
+  ASSERT_EQ(channel_->GetState(false), GRPC_CHANNEL_READY);
+  // The server's GOAWAY turns the channel IDLE; nothing else would.
+  const auto deadline = std::chrono::system_clock::now() + kCallTimeout;
+  grpc_connectivity_state state = GRPC_CHANNEL_READY;
+  while (state == GRPC_CHANNEL_READY && channel_->WaitForStateChange(state, deadline)) {
+    state = channel_->GetState(false);
+  }
+  EXPECT_EQ(state, GRPC_CHANNEL_IDLE);
+  ExpectServing();
+}
+
 TEST_F(ServerTest, DataAndRevisionsSurviveRestart) {
   Set("b", "kept", "value");
   const uint64_t before = Set("b", "kept2", "value2");
