@@ -14,6 +14,7 @@
 #include "server/common/log.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
+#include "server/tls/server_tls_options.h"
 #include "server/watch/watch_hub.h"
 
 namespace wasikv {
@@ -22,6 +23,8 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // The admin HTTP port (/metrics, /healthz, /readyz); empty: off.
   std::string admin_listen = "127.0.0.1:50052";
+  // TLS on the gRPC port (tls.enabled()); the admin port is always plaintext.
+  ServerTlsOptions tls;
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;

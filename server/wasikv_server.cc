@@ -5,6 +5,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/common/log.h"
 #include "server/common/str_cat.h"
 #include "server/metrics/process_metrics.h"
 
@@ -112,6 +113,14 @@ void WasikvServer::AddScrapeHooks(Store* store) {
 
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
+void WasikvServer::ReloadTls() {
+  if (tls_ == nullptr) {
+    LogEvent(spdlog::level::info, "reload_nothing", {{"reason", "TLS is off"}});
+    return;
+  }
+  (void)tls_->Reload("sighup");  // logged there
+}
+
 absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerConfig& config,
                                                                   Store* store) {
   std::unique_ptr<WasikvServer> server(new WasikvServer(config, store));
@@ -121,9 +130,20 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<ServerTls>> tls = ServerTls::Create(config.tls);
+    if (!tls.ok()) {
+      server->shut_down_ = true;
+      return tls.status();
+    }
+    server->tls_ = *std::move(tls);
+    credentials = server->tls_->Credentials();
+  }
+
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, credentials, &port);
   builder.RegisterService(&server->kv_service_);
   builder.RegisterService(&server->buckets_service_);
   builder.RegisterService(&server->watch_service_);
