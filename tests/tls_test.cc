@@ -277,6 +277,25 @@ TEST_F(TlsTest, BadNewFilesKeepTheOldCertificate) {
   EXPECT_EQ(LinesWith(log, "tls_reloaded"), 1);
 }
 
+// The client library refuses TLS options that would not do what they say.
+TEST(TlsClientOptionsTest, PemFieldsRefuseAPath) {
+  ClientOptions options;
+  options.tls.use_tls = true;
+  options.tls.root_certs_pem = "/etc/wasikv/ca.pem";
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client.status().message(), HasSubstr("tls.root_certs_pem: not PEM"));
+  EXPECT_THAT(client.status().message(), HasSubstr("not its path"));
+}
+
+TEST(TlsClientOptionsTest, CertificatesWithoutUseTlsAreRefused) {
+  ClientOptions options;
+  options.tls.root_certs_pem = "-----BEGIN CERTIFICATE-----\n";
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client.status().message(), HasSubstr("use_tls is false"));
+}
+
 // Bad TLS configuration: one line saying what is wrong, and a non-zero exit
 // before anything is served.
 class TlsConfigTest : public TlsTest {
