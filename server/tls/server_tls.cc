@@ -113,8 +113,9 @@ grpc_ssl_certificate_config_reload_status ServerTls::Fetch(
   Feed* feed = static_cast<Feed*>(user_data);
   ServerTls* tls = feed->tls;
   absl::MutexLock lock(&tls->mu_);
-  if (feed->handed_generation == tls->generation_)
+  if (feed->handed_generation == tls->generation_) {
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+  }
   const CertificateFiles& files = tls->current_;
   grpc_ssl_pem_key_cert_pair pair = {files.private_key_pem.c_str(), files.cert_chain_pem.c_str()};
   // gRPC 1.51 insists on client roots in a fetched config even when no
@@ -130,38 +131,52 @@ grpc_ssl_certificate_config_reload_status ServerTls::Fetch(
 }
 
 absl::StatusOr<ServerTls::ReloadResult> ServerTls::Reload(std::string_view cause) {
+  // Only the reload thread and SIGHUP come here; handshakes take mu_ alone,
+  // and nothing is logged while it is held (a stalled stderr must not stall
+  // handshakes).
+  absl::MutexLock reload_lock(&reload_mu_);
   absl::StatusOr<CertificateFiles> loaded = LoadCertificateFiles(options_);
-  absl::MutexLock lock(&mu_);
   if (!loaded.ok()) {
     const std::string message(loaded.status().message());
     // SIGHUP tells every failure. Polling tells a failure once, when two
     // polls in a row saw it: one poll may read a rotation half written (the
     // new certificate with the old key).
     bool tell = true;
-    if (cause == kPollCause) {
-      tell = message == suspected_ && message != rejected_;
-      suspected_ = message;
+    std::string serving;
+    {
+      absl::MutexLock lock(&mu_);
+      if (cause == kPollCause) {
+        tell = message == suspected_ && message != rejected_;
+        suspected_ = message;
+      }
+      if (tell) rejected_ = message;
+      serving = current_.serial;
     }
     if (tell) {
-      rejected_ = message;
-      LogEvent(
-          spdlog::level::err, "tls_reload_failed",
-          {{"cause", std::string(cause)}, {"error", message}, {"serving_serial", current_.serial}});
+      LogEvent(spdlog::level::err, "tls_reload_failed",
+               {{"cause", std::string(cause)}, {"error", message}, {"serving_serial", serving}});
     }
     return loaded.status();
   }
-  suspected_.clear();
-  rejected_.clear();
-  if (loaded->SameFiles(current_)) {
+  bool same;
+  {
+    absl::MutexLock lock(&mu_);
+    suspected_.clear();
+    rejected_.clear();
+    same = loaded->SameFiles(current_);
+    if (!same) {
+      current_ = *loaded;
+      ++generation_;
+    }
+  }
+  if (same) {
     if (cause != kPollCause) {
       LogEvent(spdlog::level::info, "tls_unchanged",
-               {{"cause", std::string(cause)}, {"serial", current_.serial}});
+               {{"cause", std::string(cause)}, {"serial", loaded->serial}});
     }
     return ReloadResult::kUnchanged;
   }
-  current_ = *std::move(loaded);
-  ++generation_;
-  LogInstalled(current_, cause);
+  LogInstalled(*loaded, cause);
   return ReloadResult::kInstalled;
 }
 

@@ -78,6 +78,10 @@ class ServerTls {
   void WatchFiles();
 
   const ServerTlsOptions options_;
+  // One reload at a time (SIGHUP and the reload thread), so an older read
+  // never replaces a newer one. Held while the files are read and the result
+  // logged; mu_ is held only to swap, since gRPC takes it in handshakes.
+  absl::Mutex reload_mu_;
   mutable absl::Mutex mu_;
   CertificateFiles current_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
