@@ -144,10 +144,10 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, credentials, &port);
-  builder.RegisterService(&server->kv_service_);
-  builder.RegisterService(&server->buckets_service_);
-  builder.RegisterService(&server->watch_service_);
-  builder.RegisterService(&server->admin_service_);
+  builder.RegisterService(server->kv_service_.service());
+  builder.RegisterService(server->buckets_service_.service());
+  builder.RegisterService(server->watch_service_.service());
+  builder.RegisterService(server->admin_service_.service());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);

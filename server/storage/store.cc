@@ -38,17 +38,22 @@ std::string QuoteKey(std::string_view key) {
   return quoted;
 }
 
-// Parses a stored counter: optional '-', then decimal digits, nothing else.
+// Parses a stored counter. A counter's text is the one way Increment writes
+// its number, as Redis requires for INCR: "0", or an optional '-' then a
+// digit 1-9 then digits. So "007", "-0", "+7", " 7" and "" are not counters:
+// each number has exactly one text, and Get shows what Increment would.
 absl::StatusOr<int64_t> ParseCounter(std::string_view text, std::string_view key) {
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
-  const bool well_formed = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+  const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
     return c >= '0' && c <= '9';
   });
-  if (!well_formed) {
+  const bool canonical = all_digits && (digits.front() != '0' || text == "0");
+  if (!canonical) {
     return absl::FailedPreconditionError(
         StrCat("value of key ", QuoteKey(key), " is ", QuoteKey(text),
-               ", not a decimal integer; Increment needs a value like \"-12\" or \"42\""));
+               ", not a decimal integer in canonical form; Increment needs a value written "
+               "like \"42\", \"-12\" or \"0\" (no '+', no leading zeros, no spaces)"));
   }
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
