@@ -14,14 +14,21 @@
 #include "server/common/log.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
+#include "server/tls/server_tls_options.h"
 #include "server/watch/watch_hub.h"
 
 namespace wasikv {
+
+// Whether `listen` (a gRPC listen address) is reachable only from this host:
+// 127.0.0.0/8, ::1, localhost or a Unix socket.
+bool IsLoopbackAddress(std::string_view listen);
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // The admin HTTP port (/metrics, /healthz, /readyz); empty: off.
   std::string admin_listen = "127.0.0.1:50052";
+  // TLS on the gRPC port (tls.enabled()); the admin port is always plaintext.
+  ServerTlsOptions tls;
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;
@@ -33,6 +40,8 @@ struct ServerConfig {
   // Who may call and what each caller may do (server/auth/auth_rules.h,
   // docs/security.md); empty: every caller may do everything.
   std::string auth_file;
+  // Serve a non-loopback address without TLS and auth (docs/security.md).
+  bool allow_insecure_remote = false;
   std::string restore_from;
   uint32_t restore_backup_id = 0;
   // Threads running store work (RocksDB reads, synced writes) for RPCs.

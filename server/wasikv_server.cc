@@ -6,6 +6,7 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/common/log.h"
 #include "server/common/str_cat.h"
 #include "server/metrics/process_metrics.h"
 
@@ -117,9 +118,16 @@ void WasikvServer::AddScrapeHooks(Store* store) {
   });
 }
 
-void WasikvServer::Reload() { (void)authorizer_->Reload(); }
-
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void WasikvServer::Reload() {
+  if (tls_ == nullptr && !authorizer_->enabled()) {
+    LogEvent(spdlog::level::info, "reload_nothing", {{"reason", "neither TLS nor --auth-file"}});
+    return;
+  }
+  if (tls_ != nullptr) (void)tls_->Reload("sighup");  // each logs its outcome
+  (void)authorizer_->Reload();
+}
 
 absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerConfig& config,
                                                                   Store* store) {
@@ -134,9 +142,20 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<ServerTls>> tls = ServerTls::Create(config.tls);
+    if (!tls.ok()) {
+      server->shut_down_ = true;
+      return tls.status();
+    }
+    server->tls_ = *std::move(tls);
+    credentials = server->tls_->Credentials();
+  }
+
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, credentials, &port);
   builder.RegisterService(server->kv_service_.service());
   builder.RegisterService(server->buckets_service_.service());
   builder.RegisterService(server->watch_service_.service());

@@ -1,6 +1,8 @@
 // Integration tests: the real wasikvd binary, real gRPC on loopback, real
 // RocksDB in a per-test directory.
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
@@ -11,6 +13,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/server_config.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
 #include "wasikv/v1/kv.grpc.pb.h"
@@ -839,6 +842,40 @@ TEST(ServerFlags, BadFlagsExitWithUsageError) {
         "--restore-from", "--restore-backup-id", "WASIKV_BACKUP_DIR", "WASIKV_RESTORE_FROM"}) {
     EXPECT_THAT(result.output, HasSubstr(flag));
   }
+}
+
+// Secure by default: a non-loopback address needs TLS and --auth-file, or
+// the operator's explicit --allow-insecure-remote. Refused before anything
+// binds, so these tests never listen beyond loopback.
+TEST(ServerFlags, NonLoopbackListenWithoutTlsAndAuthIsRefused) {
+  TempDir dir;
+  std::ofstream(dir.Join("auth")) << "";
+  const struct {
+    std::vector<std::string> args;
+    std::vector<std::string> says;
+  } cases[] = {
+      {{"--listen=0.0.0.0:0"}, {"refusing to serve 0.0.0.0:0 without TLS", "and --auth-file"}},
+      {{"--listen=[::]:0"}, {"refusing to serve [::]:0", "--allow-insecure-remote"}},
+      {{"--listen=:0"}, {"refusing to serve :0"}},
+      {{"--listen=10.1.2.3:0", "--auth-file=" + dir.Join("auth")},
+       {"without TLS (--tls-cert-file, --tls-key-file):"}},
+  };
+  for (const auto& refused : cases) {
+    SCOPED_TRACE(refused.args[0]);
+    std::vector<std::string> args = {"--data-dir=" + dir.Join("data"), "--admin-listen=off"};
+    args.insert(args.end(), refused.args.begin(), refused.args.end());
+    testing::CommandResult result = testing::RunWasikvd(args);
+    EXPECT_EQ(result.exit_code, 2);
+    for (const std::string& words : refused.says) EXPECT_THAT(result.output, HasSubstr(words));
+    EXPECT_FALSE(std::filesystem::exists(dir.Join("data"))) << "refused before opening the store";
+  }
+  // Loopback in its spellings needs neither.
+  for (const char* loopback : {"127.0.0.1", "127.9.9.9", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackAddress(std::string(loopback) + ":50051")) << loopback;
+  }
+  EXPECT_TRUE(IsLoopbackAddress("unix:/run/wasikv.sock"));
+  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0:50051"));
+  EXPECT_FALSE(IsLoopbackAddress("kv.example:50051"));
 }
 
 TEST(ServerFlags, EnvironmentSetsFlags) {
