@@ -39,6 +39,7 @@
 #include "server/storage/commit_pipeline.h"
 #include "server/storage/engine_stats.h"
 #include "server/storage/key_lock_table.h"
+#include "server/storage/rocksdb_logger.h"
 
 namespace rocksdb {
 class DB;
@@ -129,7 +130,10 @@ class Store {
     uint64_t revision = 0;
   };
 
-  // Opens (creating if needed) the store in options.data_dir.
+  // Opens (creating if needed) the store in options.data_dir, replaying the
+  // WAL. DATA_LOSS naming the file if a WAL holds damage other than the torn
+  // tail a crash leaves, or if a file Open reads is damaged: the store never
+  // opens without a write it acknowledged.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   Store(const Store&) = delete;
@@ -257,6 +261,7 @@ class Store {
   KeyLockTable key_locks_;
   const std::shared_ptr<WriteStallListener> stall_listener_ =
       std::make_shared<WriteStallListener>();
+  const std::shared_ptr<RocksDbLogger> rocksdb_logger_ = std::make_shared<RocksDbLogger>();
 
   absl::Mutex create_mu_;  // serialises bucket creation
   absl::Mutex buckets_mu_;
