@@ -86,8 +86,7 @@ absl::Status OpenError(const rocksdb::Status& opened, const std::string& data_di
   }
   return absl::DataLossError(
       StrCat(status.message(),
-             ". wasikvd does not start on a damaged data directory; restore it "
-             "from a backup"));
+             ". wasikvd does not start on a damaged data directory; restore it from a backup"));
 }
 
 }  // namespace
@@ -115,9 +114,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::DB* db = nullptr;
   rocksdb::DBOptions db_options = MakeDBOptions(store->rocksdb_logger_);
   db_options.listeners.push_back(store->stall_listener_);
+  db_options.listeners.push_back(store->error_listener_);
   rocksdb::Status opened = rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &db);
-  if (!opened.ok())
+  if (!opened.ok()) {
     return OpenError(opened, options.data_dir, store->rocksdb_logger_->wal_damage());
+  }
   store->db_.reset(db);
   store->data_cf_ = handles[0];
   store->log_cf_ = handles[1];
@@ -184,6 +185,14 @@ absl::Status Store::Close() {
     stop_trimmer_ = true;
   }
   if (trimmer_.joinable()) trimmer_.join();
+  if (error_listener_->writes_stopped()) {
+    // Deliberately never deleted: see Close() in store.h.
+    (void)db_.release();
+    return absl::UnavailableError(
+        "storage close: a storage error stops writes (see the storage_writes_stopped log line), "
+        "so RocksDB was left as a crash leaves it; every acknowledged write is in the synced "
+        "WAL and the next start replays it");
+  }
   absl::Status status = FromRocksStatus(db_->FlushWAL(/*sync=*/true), "WAL flush");
   rocksdb::FlushOptions flush;
   flush.wait = true;
@@ -197,7 +206,7 @@ absl::Status Store::Close() {
 
 EngineStats Store::GetEngineStats() const {
   rocksdb::ColumnFamilyHandle* const families[] = {data_cf_, log_cf_};
-  return ReadEngineStats(db_.get(), families, *stall_listener_);
+  return ReadEngineStats(db_.get(), families, *stall_listener_, *error_listener_);
 }
 
 absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {
