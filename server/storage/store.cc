@@ -80,7 +80,7 @@ absl::Status OpenError(const rocksdb::Status& opened, const std::string& data_di
   if (!opened.IsCorruption()) return status;
   if (wal_damage) {
     return absl::DataLossError(
-        StrCat(status.message(), "; the write-ahead log is damaged: ", *wal_damage,
+        StrCat("storage open of '", data_dir, "': the write-ahead log is damaged: ", *wal_damage,
                ". Skipping the damage could lose acknowledged writes, so wasikvd does not "
                "start; restore the data directory from a backup"));
   }
