@@ -8,7 +8,8 @@
 // (write_buffer_size) is free it flushes and resumes writes by itself.
 //
 // Thread safety: RocksDB calls it from its threads; the accessors may be
-// called from any thread.
+// called from any thread. Ownership: shared by the store and the DBOptions it
+// opens RocksDB with.
 #ifndef WASIKV_SERVER_STORAGE_BACKGROUND_ERROR_LISTENER_H_
 #define WASIKV_SERVER_STORAGE_BACKGROUND_ERROR_LISTENER_H_
 

@@ -13,7 +13,8 @@
 // wasikvd logs at debug.
 //
 // Thread safety: RocksDB calls it from any of its threads; the report may be
-// read from any thread.
+// read from any thread. Ownership: shared by the store and the DBOptions it
+// opens RocksDB with.
 #ifndef WASIKV_SERVER_STORAGE_ROCKSDB_LOGGER_H_
 #define WASIKV_SERVER_STORAGE_ROCKSDB_LOGGER_H_
 
