@@ -1,6 +1,6 @@
 #!/bin/sh
 # The kill -9 loop of kill9_test for longer than CI runs it: CYCLES kills
-# (default 500, about a quarter of an hour), the kill moments from SEED
+# (default 500, about ten minutes), the kill moments from SEED
 # (default: a random one, printed), against the build in BUILD_DIR (default
 # build/ci).
 #   tests/crash/run_long.sh [CYCLES] [SEED]
