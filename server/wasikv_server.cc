@@ -74,6 +74,13 @@ void WasikvServer::AddScrapeHooks(Store* store) {
       m.AddCounter("wasikv_rocksdb_write_stops_total", "Times RocksDB began to stop writes.");
   prometheus::Counter& background_errors = m.AddCounter(
       "wasikv_rocksdb_background_errors_total", "Errors in RocksDB flushes and compactions.");
+  prometheus::Gauge& writes_stopped = m.AddGauge(
+      "wasikv_rocksdb_writes_stopped",
+      "1 while a storage error (a full disk) stops writes; reads go on, and RocksDB resumes writes "
+      "by itself once it can.");
+  prometheus::Counter& recoveries =
+      m.AddCounter("wasikv_rocksdb_error_recoveries_total",
+                   "Times RocksDB resumed writes after a storage error stopped them.");
   m.AddScrapeHook([&, store] {
     current.Set(static_cast<double>(store->CurrentRevision()));
     oldest.Set(static_cast<double>(store->OldestRevision()));
@@ -91,6 +98,8 @@ void WasikvServer::AddScrapeHooks(Store* store) {
     SetCumulative(delays, static_cast<double>(stats.write_delays));
     SetCumulative(stops, static_cast<double>(stats.write_stops));
     SetCumulative(background_errors, static_cast<double>(stats.background_errors));
+    writes_stopped.Set(stats.writes_stopped ? 1 : 0);
+    SetCumulative(recoveries, static_cast<double>(stats.error_recoveries));
   });
 
   prometheus::Gauge& queue_depth =

@@ -138,6 +138,12 @@ int Run(const wasikv::ServerConfig& config) {
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) {
     LogEvent(spdlog::level::err, "store_close_failed", {{"error", std::string(closed.message())}});
+    if (absl::IsUnavailable(closed)) {
+      // RocksDB was left running (Store::Close): no destructor may race its
+      // threads.
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
     return 1;
   }
   LogEvent(spdlog::level::info, "stopped",
