@@ -466,8 +466,9 @@ TEST_F(BackupTest, BackupsShareFilesAndAnyOfThemRestores) {
   ASSERT_EQ(list->backups.size(), 1u);
   EXPECT_EQ(list->backups[0].backup_id, 3u);
   ASSERT_NO_FATAL_FAILURE(Stop());
-  const auto gone = testing::RunWasikvd({kUnbindable, kAllowRemote, "--data-dir", dir_.Join("never"),
-                                         "--restore-from", first->dir, "--restore-backup-id=1"});
+  const auto gone =
+      testing::RunWasikvd({kUnbindable, kAllowRemote, "--data-dir", dir_.Join("never"),
+                           "--restore-from", first->dir, "--restore-backup-id=1"});
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_THAT(gone.output, HasSubstr("has no backup 1; it holds backups 3"));
 }
@@ -526,8 +527,8 @@ TEST_F(BackupTest, RestoreNeverOverwritesADatabase) {
   Set("b", "mine", "kept");
   ASSERT_NO_FATAL_FAILURE(Stop());
 
-  const auto refused =
-      testing::RunWasikvd({kUnbindable, kAllowRemote, "--data-dir", other, "--restore-from", backup->dir});
+  const auto refused = testing::RunWasikvd(
+      {kUnbindable, kAllowRemote, "--data-dir", other, "--restore-from", backup->dir});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.output, HasSubstr("restore_failed"));
   EXPECT_THAT(refused.output, HasSubstr("already holds a database"));
@@ -564,8 +565,8 @@ TEST_F(BackupTest, RestoreWithoutBackupsFailsClearly) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.from);
-    std::vector<std::string> args = {kUnbindable, kAllowRemote, "--data-dir", dir_.Join("fresh"),
-                                     "--restore-from", c.from};
+    std::vector<std::string> args = {kUnbindable,        kAllowRemote,     "--data-dir",
+                                     dir_.Join("fresh"), "--restore-from", c.from};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
     const auto result = testing::RunWasikvd(args);
     EXPECT_EQ(result.exit_code, 1);
