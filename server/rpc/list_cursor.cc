@@ -40,6 +40,9 @@ absl::StatusOr<std::string> DecodeListCursor(std::string_view field, std::string
     return Malformed(field, "unknown format");
   }
   std::string last_key = raw.substr(1);
+  // The length check above is in base64 characters, which round up: it
+  // lets through a cursor of a key up to two bytes longer than a key can be.
+  if (last_key.size() > max_key_bytes) return Malformed(field, "too long");
   if (last_key.compare(0, prefix.size(), prefix) != 0) {
     return absl::InvalidArgumentError(
         StrCat(field,
