@@ -357,6 +357,8 @@ TEST_F(Cli, BadUsageExitsTwo) {
       {"get", "b", "k", "extra"},
       {"get", "b", "k", "--bogus"},
       {"incr", "b", "k", "ten"},
+      // Found by tests/fuzz/args_fuzzer: it was read as -5.
+      {"incr", "b", "k", "+-5"},
       {"cas", "b", "k", "v"},
       {"cas", "b", "k", "--absent", "--expect", "x", "v"},
       {"ls", "b", "--limit", "0"},

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/config.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -1043,9 +1044,16 @@ TEST_F(WatchTest, StalledWatchersNeitherBlockWritersNorGrowMemory) {
   // 1 MiB, 2 MiB with previous values). A server that queued for the 4
   // stalled watchers would hold another 4 x 40 MiB and fail.
   const uint64_t growth = after.peak_rss - before.rss;
+  // The bound is the uninstrumented server's: a sanitizer's shadow memory
+  // and quarantine of freed blocks count in RSS too (build/asan's server
+  // peaks near 500 MiB here).
+#if !defined(ABSL_HAVE_ADDRESS_SANITIZER) && !defined(ABSL_HAVE_THREAD_SANITIZER)
   EXPECT_LT(growth, uint64_t{200} << 20)
       << "server RSS " << (before.rss >> 20) << " MiB before, peak " << (after.peak_rss >> 20)
       << " MiB after";
+#else
+  (void)growth;
+#endif
   for (auto& watcher : stalled) {
     EXPECT_EQ(watcher->Cancel().error_code(), grpc::StatusCode::CANCELLED);
   }

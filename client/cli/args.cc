@@ -103,8 +103,12 @@ bool WantsHelp(std::span<const std::string> args) {
 }
 
 std::optional<int64_t> ParseInt64(std::string_view text) {
-  // from_chars rejects a leading '+'; accept it for deltas like "+5".
-  if (text.starts_with('+')) text.remove_prefix(1);
+  // from_chars rejects a leading '+'; accept it for deltas like "+5" (but
+  // not "+-5", which from_chars would then read as -5).
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    if (text.starts_with('-')) return std::nullopt;
+  }
   return ParseInteger<int64_t>(text);
 }
 

@@ -67,10 +67,11 @@ absl::StatusOr<std::string> DecodeListCursor(std::string_view field, std::string
   if (rest.empty() || rest.front() != kCursorFormat) return Malformed(field, "unknown format");
   rest.remove_prefix(1);
   uint64_t prefix_size = 0;
-  if (!ConsumeVarint(&rest, &prefix_size) || rest.empty() || rest.size() > max_key_bytes ||
-      prefix_size > rest.size()) {
+  if (!ConsumeVarint(&rest, &prefix_size) || rest.empty() || prefix_size > rest.size()) {
     return Malformed(field, "bad length");
   }
+  // The length check above is in base64 characters, which round up.
+  if (rest.size() > max_key_bytes) return Malformed(field, "too long");
   if (prefix_size != prefix.size() || rest.compare(0, prefix.size(), prefix) != 0) {
     return absl::InvalidArgumentError(
         StrCat(field,

@@ -82,7 +82,8 @@ absl::Status RequestLimits::CheckListLimit(std::string_view field, size_t reques
     return absl::InvalidArgumentError(StrCat(field, ": ", requested, " exceeds the limit of ",
                                              max_list_limit, " keys per page (--max-list-limit)"));
   }
-  *effective = requested == 0 ? default_list_limit : requested;
+  // The default page is the smaller one when --max-list-limit is set below it.
+  *effective = requested == 0 ? std::min(default_list_limit, max_list_limit) : requested;
   return absl::OkStatus();
 }
 

@@ -36,8 +36,8 @@ struct RequestLimits {
   absl::Status CheckBatchSize(std::string_view field, size_t entries) const;
   // Sum of key and value bytes of a batch.
   absl::Status CheckBatchBytes(std::string_view field, size_t bytes) const;
-  // A page size; 0 means default_list_limit. Returns the effective limit via
-  // `effective`.
+  // A page size; 0 means default_list_limit, or max_list_limit if that is
+  // smaller. Returns the effective limit via `effective`.
   absl::Status CheckListLimit(std::string_view field, size_t requested, size_t* effective) const;
 
   // The largest request message a client may legitimately send, for the

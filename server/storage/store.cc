@@ -12,6 +12,7 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
+#include "server/storage/change_record.h"
 #include "server/storage/key_format.h"
 #include "server/storage/last_revision.h"
 #include "server/storage/rocks_status.h"
@@ -658,14 +659,12 @@ absl::StatusOr<std::vector<SharedRecord>> Store::ReadChanges(uint64_t from, size
   size_t bytes = 0;
   uint64_t expected = from;
   for (it->Seek(key_format::LogKey(from)); it->Valid() && expected <= last; it->Next()) {
-    auto record = std::make_shared<storage::ChangeRecord>();
-    if (!record->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(StrCat("change log record at revision ", expected, " is corrupt"));
-    }
+    ASSIGN_OR_RETURN(storage::ChangeRecord record,
+                     DecodeChangeRecord(it->key().ToStringView(), it->value().ToStringView()));
     // The trimmer may have removed `from` since the check above.
-    if (record->revision() != expected) return trimmed();
+    if (record.revision() != expected) return trimmed();
     bytes += it->value().size();
-    records.push_back(std::move(record));
+    records.push_back(std::make_shared<const storage::ChangeRecord>(std::move(record)));
     ++expected;
     if (bytes >= max_bytes) break;
   }
@@ -683,12 +682,10 @@ absl::StatusOr<uint64_t> Store::FirstRevisionYoungerThan(uint64_t from, int64_t 
   int scanned = 0;
   for (it->Seek(key_format::LogKey(from)); it->Valid() && scanned < kMaxScan;
        it->Next(), ++scanned) {
-    storage::ChangeRecord record;
-    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
-        record.commit_unix_micros() >= cutoff_micros) {
-      break;
-    }
-    revision = record.revision() + 1;
+    absl::StatusOr<storage::ChangeRecord> record =
+        DecodeChangeRecord(it->key().ToStringView(), it->value().ToStringView());
+    if (!record.ok() || record->commit_unix_micros() >= cutoff_micros) break;
+    revision = record->revision() + 1;
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of change log"));
   return revision;
