@@ -351,6 +351,18 @@ std::vector<Flag> MakeFlags() {
          ASSIGN_OR_RETURN(c.max_connection_idle, ParseDuration("max-connection-idle", v));
          return absl::OkStatus();
        }},
+      {"handshake-timeout", "WASIKV_HANDSHAKE_TIMEOUT", "DURATION",
+       "A new connection that has not finished its TLS and HTTP/2 handshake this long after "
+       "it was accepted is closed.",
+       "10s",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.handshake_timeout, ParseDuration("handshake-timeout", v));
+         if (c.handshake_timeout < std::chrono::milliseconds(100)) {
+           return absl::InvalidArgumentError(
+               StrCat("--handshake-timeout: '", v, "' is shorter than the minimum of 100ms"));
+         }
+         return absl::OkStatus();
+       }},
       {"grpc-memory-limit", "WASIKV_GRPC_MEMORY_LIMIT", "BYTES",
        "Memory gRPC may use for connections and messages in flight; past it, new calls are "
        "refused with RESOURCE_EXHAUSTED and reads from connections slow down.",

@@ -52,6 +52,9 @@ struct ServerConfig {
   // Transport limits against floods (docs/security.md § Limits).
   size_t max_streams_per_connection = 1000;
   std::chrono::milliseconds max_connection_idle{300000};
+  // A connection that has not finished its TLS and HTTP/2 handshake by then
+  // is closed: a socket that connects and never speaks costs this long.
+  std::chrono::milliseconds handshake_timeout{10000};
   size_t grpc_memory_limit = size_t{1} << 30;
   // How long in-flight calls may take to finish on SIGINT/SIGTERM before
   // they are cancelled.

@@ -179,6 +179,8 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                                static_cast<int>(config.max_connection_idle.count()));
   }
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(config.handshake_timeout.count()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -192,6 +194,7 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
                "': the address is in use, not local, or malformed (expected HOST:PORT)"));
   }
   server->address_ = StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
+  AddConnectionMetrics(&server->metrics_, port);
   // Probes ask by service name (Kubernetes' grpc probe, grpcurl, load
   // balancers); the empty name is the server as a whole.
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();

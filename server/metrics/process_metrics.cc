@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -45,7 +46,39 @@ double Field(const std::vector<std::string>& fields, size_t stat_index) {
   return i < fields.size() ? std::strtod(fields[i].c_str(), nullptr) : 0;
 }
 
+// Counts the lines of a /proc/net/tcp table ("sl local_address rem_address
+// st ...", addresses as HEX_IP:HEX_PORT) in state 01, ESTABLISHED, whose
+// local port is `port`.
+size_t CountEstablished(const char* table, int port) {
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // the header
+  size_t count = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    if (!(fields >> slot >> local >> remote >> state) || state != "01") continue;
+    const size_t colon = local.rfind(':');
+    if (colon == std::string::npos) continue;
+    if (std::strtol(local.c_str() + colon + 1, nullptr, 16) == port) ++count;
+  }
+  return count;
+}
+
 }  // namespace
+
+size_t CountEstablishedConnections(int port) {
+  return CountEstablished("/proc/self/net/tcp", port) +
+         CountEstablished("/proc/self/net/tcp6", port);
+}
+
+void AddConnectionMetrics(ServerMetrics* metrics, int port) {
+  prometheus::Gauge& connections =
+      metrics->AddGauge("wasikv_grpc_connections", "Established TCP connections to the gRPC port.");
+  metrics->AddScrapeHook([&connections, port] {
+    connections.Set(static_cast<double>(CountEstablishedConnections(port)));
+  });
+}
 
 void AddProcessMetrics(ServerMetrics* metrics) {
   prometheus::Counter& cpu =

@@ -3,6 +3,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "server/storage/key_format.h"
 #include "server/storage/rocksdb_logger.h"
 
@@ -16,8 +17,14 @@ rocksdb::DBOptions MakeDBOptions(std::shared_ptr<rocksdb::Logger> info_log) {
   options.max_background_jobs = 2;
   options.bytes_per_sync = 1 << 20;
   // All memtables together (data and change log) stay under this, so a
-  // write burst cannot grow the process without bound.
-  options.db_write_buffer_size = 128 << 20;
+  // write burst cannot grow the process without bound. The manager stalls
+  // writes at the limit until a flush frees memory: without allow_stall it
+  // only schedules the flush, and writes kept filling new memtables (each
+  // column family up to max_write_buffer_number of them) while it ran, 256
+  // MiB and more under big batches.
+  constexpr size_t kMemtableBytes = 128 << 20;
+  options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      kMemtableBytes, /*cache=*/nullptr, /*allow_stall=*/true);
   // RocksDB's log goes into wasikvd's (rocksdb_logger.h): no LOG files in
   // the data directory, where a full disk would make RocksDB abort on them.
   options.info_log = std::move(info_log);
