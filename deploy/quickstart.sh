@@ -28,11 +28,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# What building and running wasikvd needs.
+# What building and running wasikvd needs (libssl-dev: wasikvd checks its TLS
+# files with the OpenSSL that gRPC uses).
 BUILD_PACKAGES=(
   cmake ninja-build ccache gcc g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   librocksdb-dev libspdlog-dev libfmt-dev libboost-dev grpc-proto prometheus-cpp-dev
+  libssl-dev
 )
 # What the tests need on top: GoogleTest, and for the wasi:keyvalue adapter
 # wabt (libwabt's interpreter, wasm2c), clang with wasi-libc to compile
@@ -48,12 +50,14 @@ BUILD_PACKAGES=(
 # The asan and tsan trees use gcc's sanitizer runtimes (gcc's own
 # dependencies); the fuzz tree's clang needs libclang-rt-14-dev (libFuzzer,
 # FuzzedDataProvider.h and clang's ASan/UBSan runtimes).
+# The TLS tests make their CAs and certificates with the openssl command.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
   nodejs
   systemd prometheus curl python3
   podman runc debootstrap podman-compose
+  openssl
 )
 
 install_missing() {

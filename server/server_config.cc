@@ -102,6 +102,14 @@ Setter SizeSetter(const char* flag, uint64_t min, uint64_t max, T ServerConfig::
   };
 }
 
+Setter PathSetter(const char* flag, std::string ServerTlsOptions::*field) {
+  return [=](std::string_view v, ServerConfig& c) -> absl::Status {
+    if (v.empty()) return BadValue(flag, v, "a file path");
+    c.tls.*field = std::string(v);
+    return absl::OkStatus();
+  };
+}
+
 Setter LimitSetter(const char* flag, uint64_t min, uint64_t max, size_t RequestLimits::*field) {
   return [=](std::string_view v, ServerConfig& c) -> absl::Status {
     ASSIGN_OR_RETURN(uint64_t n, ParseSize(flag, v, min, max));
@@ -125,8 +133,9 @@ std::vector<Flag> MakeFlags() {
        }},
       {"admin-listen", "WASIKV_ADMIN_LISTEN", "HOST:PORT|off",
        "Address of the admin HTTP port: /metrics (Prometheus), /healthz, /readyz. "
-       "Port 0 picks a free port; off disables it. It has no authentication: keep it on "
-       "loopback or a private network.",
+       "Port 0 picks a free port; off disables it. It is plaintext HTTP without "
+       "authentication, even with TLS on the gRPC port: keep it on loopback or a private "
+       "network.",
        d.admin_listen,
        [](std::string_view v, ServerConfig& c) -> absl::Status {
          if (v == "off" || v == "none") {
@@ -137,6 +146,42 @@ std::vector<Flag> MakeFlags() {
            return BadValue("admin-listen", v, "HOST:PORT, e.g. 127.0.0.1:50052, or off");
          }
          c.admin_listen = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"tls-cert-file", "WASIKV_TLS_CERT_FILE", "FILE",
+       "PEM certificate chain (server certificate first) for TLS on the gRPC port; with "
+       "--tls-key-file. Unset: the port is plaintext. Reloaded when it changes (see "
+       "--tls-reload-interval) and on SIGHUP.",
+       "none", PathSetter("tls-cert-file", &ServerTlsOptions::cert_file)},
+      {"tls-key-file", "WASIKV_TLS_KEY_FILE", "FILE",
+       "PEM private key of --tls-cert-file, unencrypted.", "none",
+       PathSetter("tls-key-file", &ServerTlsOptions::key_file)},
+      {"tls-client-ca-file", "WASIKV_TLS_CLIENT_CA_FILE", "FILE",
+       "PEM CA certificates that client certificates must chain to (mutual TLS); reloaded "
+       "with the server certificate.",
+       "none", PathSetter("tls-client-ca-file", &ServerTlsOptions::client_ca_file)},
+      {"tls-client-auth", "WASIKV_TLS_CLIENT_AUTH", "MODE",
+       "Client certificates: none (not asked for), request (asked for, verified if given) or "
+       "require-and-verify (every client needs one). auto: require-and-verify with "
+       "--tls-client-ca-file, else none.",
+       "auto",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v == "auto") {
+           c.tls.client_auth.reset();
+           return absl::OkStatus();
+         }
+         std::optional<ClientAuth> mode = ParseClientAuth(v);
+         if (!mode)
+           return BadValue("tls-client-auth", v, "none, request, require-and-verify or auto");
+         c.tls.client_auth = mode;
+         return absl::OkStatus();
+       }},
+      {"tls-reload-interval", "WASIKV_TLS_RELOAD_INTERVAL", "DURATION",
+       "How often the TLS files are read again; changed files that load are served to new "
+       "connections (established ones keep theirs). 0s: only on SIGHUP.",
+       "10s",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.tls.reload_interval, ParseDuration("tls-reload-interval", v));
          return absl::OkStatus();
        }},
       {"data-dir", "WASIKV_DATA_DIR", "DIR",
@@ -155,6 +200,25 @@ std::vector<Flag> MakeFlags() {
          c.backup_dir = std::string(v);
          return absl::OkStatus();
        }},
+      {"auth-file", "WASIKV_AUTH_FILE", "FILE",
+       "Bearer-token hashes and client-certificate names, each with its rights (docs/"
+       "security.md); re-read when it changes or on SIGHUP. Unset: every caller may do "
+       "everything.",
+       "none",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         if (v.empty()) return BadValue("auth-file", v, "a file path");
+         c.auth_file = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"allow-insecure-remote", "WASIKV_ALLOW_INSECURE_REMOTE", "BOOL",
+       "Serve a non-loopback --listen address without TLS and --auth-file, where anyone who "
+       "reaches the port may read and write every bucket. Refused without it.",
+       "false",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.allow_insecure_remote, ParseBool("allow-insecure-remote", v));
+         return absl::OkStatus();
+       },
+       true},
       {"restore-from", "WASIKV_RESTORE_FROM", "DIR",
        "Before serving, restore a backup from this backup directory into the data directory, "
        "which must not hold a database yet (never overwritten); then serve it.",
@@ -235,6 +299,14 @@ std::vector<Flag> MakeFlags() {
                           ParseSize("watch-inflight-bytes", v, 1 << 20, 1ull << 40));
          return absl::OkStatus();
        }},
+      {"max-watch-streams", "WASIKV_MAX_WATCH_STREAMS", "N",
+       "Open watch streams, all clients together; one more is refused with "
+       "RESOURCE_EXHAUSTED.",
+       std::to_string(d.watch.max_streams),
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.watch.max_streams, ParseSize("max-watch-streams", v, 1, 1 << 24));
+         return absl::OkStatus();
+       }},
       {"watch-threads", "WASIKV_WATCH_THREADS", "N",
        "Threads that read, filter and send changes for all watch streams.",
        std::to_string(d.watch.threads),
@@ -265,6 +337,29 @@ std::vector<Flag> MakeFlags() {
        "Calls waiting for a worker beyond this fail fast with RESOURCE_EXHAUSTED.",
        std::to_string(d.max_queued_calls),
        SizeSetter("max-queued-calls", 1, 1 << 24, &ServerConfig::max_queued_calls)},
+      {"max-streams-per-connection", "WASIKV_MAX_STREAMS_PER_CONNECTION", "N",
+       "Calls one HTTP/2 connection may have open at once (watches included); a client past "
+       "it waits for one to end.",
+       std::to_string(d.max_streams_per_connection),
+       SizeSetter("max-streams-per-connection", 1, 1 << 20,
+                  &ServerConfig::max_streams_per_connection)},
+      {"max-connection-idle", "WASIKV_MAX_CONNECTION_IDLE", "DURATION",
+       "A connection with no call open this long is closed (gracefully; clients reconnect on "
+       "their next call). 0s: never.",
+       "5m",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.max_connection_idle, ParseDuration("max-connection-idle", v));
+         return absl::OkStatus();
+       }},
+      {"grpc-memory-limit", "WASIKV_GRPC_MEMORY_LIMIT", "BYTES",
+       "Memory gRPC may use for connections and messages in flight; past it, new calls are "
+       "refused with RESOURCE_EXHAUSTED and reads from connections slow down.",
+       "1g",
+       [](std::string_view v, ServerConfig& c) -> absl::Status {
+         ASSIGN_OR_RETURN(c.grpc_memory_limit,
+                          ParseSize("grpc-memory-limit", v, 64 << 20, 1ull << 40));
+         return absl::OkStatus();
+       }},
       {"shutdown-timeout", "WASIKV_SHUTDOWN_TIMEOUT", "DURATION",
        "On SIGINT/SIGTERM, how long in-flight calls may run before they are cancelled.", "10s",
        [](std::string_view v, ServerConfig& c) -> absl::Status {
@@ -376,11 +471,33 @@ absl::StatusOr<ParsedCommandLine> ParseCommandLine(
     }
     RETURN_IF_ERROR(flag->set(*value, config));
   }
+  RETURN_IF_ERROR(ValidateServerTlsOptions(config.tls));
+  // Secure by default, like Redis' protected mode.
+  const bool secured = config.tls.enabled() && !config.auth_file.empty();
+  if (!IsLoopbackAddress(config.listen) && !secured && !config.allow_insecure_remote) {
+    return absl::FailedPreconditionError(
+        StrCat("refusing to serve ", config.listen, " without ",
+               config.tls.enabled() ? "" : "TLS (--tls-cert-file, --tls-key-file)",
+               config.tls.enabled() || !config.auth_file.empty() ? "" : " and ",
+               config.auth_file.empty() ? "--auth-file" : "",
+               ": anyone who can reach it could read and write every bucket. Add them "
+               "(docs/security.md), listen on 127.0.0.1, or pass --allow-insecure-remote to "
+               "accept that"));
+  }
   if (config.restore_backup_id != 0 && config.restore_from.empty()) {
     return absl::InvalidArgumentError("--restore-backup-id needs --restore-from");
   }
   parsed.config = std::move(config);
   return parsed;
+}
+
+bool IsLoopbackAddress(std::string_view listen) {
+  if (listen.rfind("unix:", 0) == 0 || listen.rfind("unix-abstract:", 0) == 0) return true;
+  std::string_view host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace wasikv

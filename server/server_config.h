@@ -14,14 +14,21 @@
 #include "server/common/log.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
+#include "server/tls/server_tls_options.h"
 #include "server/watch/watch_hub.h"
 
 namespace wasikv {
+
+// Whether `listen` (a gRPC listen address) is reachable only from this host:
+// 127.0.0.0/8, ::1, localhost or a Unix socket.
+bool IsLoopbackAddress(std::string_view listen);
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // The admin HTTP port (/metrics, /healthz, /readyz); empty: off.
   std::string admin_listen = "127.0.0.1:50052";
+  // TLS on the gRPC port (tls.enabled()); the admin port is always plaintext.
+  ServerTlsOptions tls;
   StoreOptions store;
   RequestLimits limits;
   WatchHubOptions watch;
@@ -30,6 +37,11 @@ struct ServerConfig {
   // that directory's backup restore_backup_id (0: the newest) into the data
   // directory, which must not hold a database yet.
   std::string backup_dir;
+  // Who may call and what each caller may do (server/auth/auth_rules.h,
+  // docs/security.md); empty: every caller may do everything.
+  std::string auth_file;
+  // Serve a non-loopback address without TLS and auth (docs/security.md).
+  bool allow_insecure_remote = false;
   std::string restore_from;
   uint32_t restore_backup_id = 0;
   // Threads running store work (RocksDB reads, synced writes) for RPCs.
@@ -37,6 +49,10 @@ struct ServerConfig {
   // Calls waiting for a worker beyond this are refused with
   // RESOURCE_EXHAUSTED instead of queueing without bound.
   size_t max_queued_calls = 10000;
+  // Transport limits against floods (docs/security.md § Limits).
+  size_t max_streams_per_connection = 1000;
+  std::chrono::milliseconds max_connection_idle{300000};
+  size_t grpc_memory_limit = size_t{1} << 30;
   // How long in-flight calls may take to finish on SIGINT/SIGTERM before
   // they are cancelled.
   std::chrono::milliseconds shutdown_timeout{10000};

@@ -3,8 +3,10 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/common/log.h"
 #include "server/common/str_cat.h"
 #include "server/metrics/process_metrics.h"
 
@@ -22,14 +24,17 @@ constexpr const char* kHealthServices[] = {"wasikv.v1.KV", "wasikv.v1.Buckets", 
 
 }  // namespace
 
-WasikvServer::WasikvServer(const ServerConfig& config, Store* store)
+WasikvServer::WasikvServer(const ServerConfig& config, Store* store,
+                           std::unique_ptr<Authorizer> authorizer)
     : metrics_(WASIKV_VERSION),
+      authorizer_(std::move(authorizer)),
       runner_(config.worker_threads, config.max_queued_calls),
-      kv_service_(store, &runner_, config.limits, &metrics_),
-      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_),
+      kv_service_(store, &runner_, config.limits, &metrics_, authorizer_.get()),
+      buckets_service_(store, &runner_, config.limits, config.store.auto_create_buckets, &metrics_,
+                       authorizer_.get()),
       watch_hub_(store, config.watch),
-      watch_service_(&watch_hub_, config.limits, &metrics_),
-      admin_service_(store, &runner_, config.backup_dir, &metrics_) {
+      watch_service_(&watch_hub_, config.limits, &metrics_, authorizer_.get()),
+      admin_service_(store, &runner_, config.backup_dir, &metrics_, authorizer_.get()) {
   AddScrapeHooks(store);
 }
 
@@ -69,6 +74,13 @@ void WasikvServer::AddScrapeHooks(Store* store) {
       m.AddCounter("wasikv_rocksdb_write_stops_total", "Times RocksDB began to stop writes.");
   prometheus::Counter& background_errors = m.AddCounter(
       "wasikv_rocksdb_background_errors_total", "Errors in RocksDB flushes and compactions.");
+  prometheus::Gauge& writes_stopped = m.AddGauge(
+      "wasikv_rocksdb_writes_stopped",
+      "1 while a storage error (a full disk) stops writes; reads go on, and RocksDB resumes writes "
+      "by itself once it can.");
+  prometheus::Counter& recoveries =
+      m.AddCounter("wasikv_rocksdb_error_recoveries_total",
+                   "Times RocksDB resumed writes after a storage error stopped them.");
   m.AddScrapeHook([&, store] {
     current.Set(static_cast<double>(store->CurrentRevision()));
     oldest.Set(static_cast<double>(store->OldestRevision()));
@@ -86,6 +98,8 @@ void WasikvServer::AddScrapeHooks(Store* store) {
     SetCumulative(delays, static_cast<double>(stats.write_delays));
     SetCumulative(stops, static_cast<double>(stats.write_stops));
     SetCumulative(background_errors, static_cast<double>(stats.background_errors));
+    writes_stopped.Set(stats.writes_stopped ? 1 : 0);
+    SetCumulative(recoveries, static_cast<double>(stats.error_recoveries));
   });
 
   prometheus::Gauge& queue_depth =
@@ -97,6 +111,9 @@ void WasikvServer::AddScrapeHooks(Store* store) {
   m.AddScrapeHook([&] { queue_depth.Set(static_cast<double>(runner_.queued())); });
 
   prometheus::Gauge& streams = m.AddGauge("wasikv_watch_streams", "Open Watch streams.");
+  m.AddGauge("wasikv_watch_streams_capacity",
+             "Watch streams the server keeps open before RESOURCE_EXHAUSTED (--max-watch-streams).")
+      .Set(static_cast<double>(watch_hub_.options().max_streams));
   prometheus::Counter& events =
       m.AddCounter("wasikv_watch_events_sent_total", "Watch events handed to gRPC for sending.");
   prometheus::Gauge& lag =
@@ -112,23 +129,56 @@ void WasikvServer::AddScrapeHooks(Store* store) {
 
 WasikvServer::~WasikvServer() { Shutdown(std::chrono::milliseconds(0)); }
 
+void WasikvServer::Reload() {
+  if (tls_ == nullptr && !authorizer_->enabled()) {
+    LogEvent(spdlog::level::info, "reload_nothing", {{"reason", "neither TLS nor --auth-file"}});
+    return;
+  }
+  if (tls_ != nullptr) (void)tls_->Reload("sighup");  // each logs its outcome
+  (void)authorizer_->Reload();
+}
+
 absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerConfig& config,
                                                                   Store* store) {
-  std::unique_ptr<WasikvServer> server(new WasikvServer(config, store));
+  Authorizer::Options auth;
+  auth.auth_file = config.auth_file;
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = Authorizer::Create(std::move(auth));
+  if (!authorizer.ok()) return authorizer.status();
+  std::unique_ptr<WasikvServer> server(new WasikvServer(config, store, std::move(*authorizer)));
   grpc::EnableDefaultHealthCheckService(true);
   // Touching the health descriptors links them in, so reflection can
   // describe grpc.health.v1.Health like every other service.
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<ServerTls>> tls = ServerTls::Create(config.tls);
+    if (!tls.ok()) {
+      server->shut_down_ = true;
+      return tls.status();
+    }
+    server->tls_ = *std::move(tls);
+    credentials = server->tls_->Credentials();
+  }
+
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&server->kv_service_);
-  builder.RegisterService(&server->buckets_service_);
-  builder.RegisterService(&server->watch_service_);
-  builder.RegisterService(&server->admin_service_);
+  builder.AddListeningPort(config.listen, credentials, &port);
+  builder.RegisterService(server->kv_service_.service());
+  builder.RegisterService(server->buckets_service_.service());
+  builder.RegisterService(server->watch_service_.service());
+  builder.RegisterService(server->admin_service_.service());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
+  grpc::ResourceQuota quota("wasikvd");
+  quota.Resize(config.grpc_memory_limit);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(config.max_streams_per_connection));
+  if (config.max_connection_idle.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               static_cast<int>(config.max_connection_idle.count()));
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

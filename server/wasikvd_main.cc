@@ -1,10 +1,12 @@
 // wasikvd: serves a RocksDB-backed key-value store over gRPC until SIGINT or
 // SIGTERM, then drains in-flight calls and closes the database cleanly.
+// SIGHUP reads the TLS certificate files again.
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "boost/asio/io_context.hpp"
@@ -13,6 +15,7 @@
 #include "server/server_config.h"
 #include "server/storage/backup.h"
 #include "server/storage/store.h"
+#include "server/tls/certificate_files.h"
 #include "server/wasikv_server.h"
 
 namespace {
@@ -51,14 +54,32 @@ bool RestoreIfAsked(const wasikv::ServerConfig& config) {
   return true;
 }
 
+// "client_auth=request" and the like, for the serving line.
+std::string TlsSummary(const wasikv::ServerTlsOptions& tls) {
+  return "client_auth=" + std::string(wasikv::ClientAuthName(tls.effective_client_auth()));
+}
+
 int Run(const wasikv::ServerConfig& config) {
   using wasikv::LogEvent;
   // Signals are caught before any thread starts, so every thread inherits
   // the handler set and a signal never kills a worker mid-write.
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGHUP re-reads the TLS files and the auth file at once (both are also
+  // re-read when they change).
+  boost::asio::signal_set reload_signals(io, SIGHUP);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Bad TLS files are refused before the store opens (ServerTls loads them
+  // again when the server starts).
+  if (config.tls.enabled()) {
+    if (absl::StatusOr<wasikv::CertificateFiles> files = wasikv::LoadCertificateFiles(config.tls);
+        !files.ok()) {
+      LogEvent(spdlog::level::critical, "tls_failed",
+               {{"error", std::string(files.status().message())}});
+      return 1;
+    }
+  }
   if (!RestoreIfAsked(config)) return 1;
   auto store = wasikv::Store::Open(config.store);
   if (!store.ok()) {
@@ -69,7 +90,8 @@ int Run(const wasikv::ServerConfig& config) {
   }
   auto server = wasikv::WasikvServer::Start(config, store->get());
   if (!server.ok()) {
-    LogEvent(spdlog::level::critical, "listen_failed",
+    // The listen address, or the TLS files: the message names which.
+    LogEvent(spdlog::level::critical, "start_failed",
              {{"error", std::string(server.status().message())}});
     return 1;
   }
@@ -79,13 +101,31 @@ int Run(const wasikv::ServerConfig& config) {
        {"admin_address", (*server)->admin_address().empty() ? "off" : (*server)->admin_address()},
        {"data_dir", config.store.data_dir},
        {"revision", std::to_string((*store)->CurrentRevision())},
+       {"tls", (*server)->tls_enabled() ? TlsSummary(config.tls) : "off"},
        {"auto_create_buckets", config.store.auto_create_buckets ? "true" : "false"},
        {"sync_writes", config.store.sync_writes ? "true" : "false"}});
+  if (config.allow_insecure_remote && !wasikv::IsLoopbackAddress(config.listen) &&
+      !((*server)->tls_enabled() && !config.auth_file.empty())) {
+    LogEvent(spdlog::level::warn, "insecure_remote",
+             {{"address", (*server)->address()},
+              {"reason",
+               "--allow-insecure-remote: no TLS or no --auth-file, so anyone who reaches "
+               "this address may read and write every bucket"}});
+  }
   AnnounceReady(config.ready_fd, (*server)->address(), (*server)->admin_address());
 
+  std::function<void(const boost::system::error_code&, int)> on_reload =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        LogEvent(spdlog::level::info, "reloading", {{"signal", "SIGHUP"}});
+        (*server)->Reload();
+        reload_signals.async_wait(on_reload);
+      };
+  reload_signals.async_wait(on_reload);
   int caught = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (!ec) caught = signal_number;
+    reload_signals.cancel();
   });
   io.run();
 
@@ -98,6 +138,12 @@ int Run(const wasikv::ServerConfig& config) {
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) {
     LogEvent(spdlog::level::err, "store_close_failed", {{"error", std::string(closed.message())}});
+    if (absl::IsUnavailable(closed)) {
+      // RocksDB was left running (Store::Close): no destructor may race its
+      // threads.
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
     return 1;
   }
   LogEvent(spdlog::level::info, "stopped",

@@ -153,6 +153,8 @@ absl::StatusOr<std::vector<WatchEvent>> PullEvents(WatchSubscription& subscripti
 // listen address is not local (TEST-NET-1, RFC 5737), so it would exit too,
 // with another message than the one expected.
 constexpr const char* kUnbindable = "--listen=192.0.2.1:50051";
+// A non-loopback address is refused before the store opens unless allowed.
+constexpr const char* kAllowRemote = "--allow-insecure-remote";
 
 class BackupTest : public ::testing::Test {
  protected:
@@ -471,8 +473,9 @@ TEST_F(BackupTest, BackupsShareFilesAndAnyOfThemRestores) {
   ASSERT_EQ(list->backups.size(), 1u);
   EXPECT_EQ(list->backups[0].backup_id, 3u);
   ASSERT_NO_FATAL_FAILURE(Stop());
-  const auto gone = testing::RunWasikvd({kUnbindable, "--data-dir", dir_.Join("never"),
-                                         "--restore-from", first->dir, "--restore-backup-id=1"});
+  const auto gone =
+      testing::RunWasikvd({kUnbindable, kAllowRemote, "--data-dir", dir_.Join("never"),
+                           "--restore-from", first->dir, "--restore-backup-id=1"});
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_THAT(gone.output, HasSubstr("has no backup 1; it holds backups 3"));
 }
@@ -531,8 +534,8 @@ TEST_F(BackupTest, RestoreNeverOverwritesADatabase) {
   Set("b", "mine", "kept");
   ASSERT_NO_FATAL_FAILURE(Stop());
 
-  const auto refused =
-      testing::RunWasikvd({kUnbindable, "--data-dir", other, "--restore-from", backup->dir});
+  const auto refused = testing::RunWasikvd(
+      {kUnbindable, kAllowRemote, "--data-dir", other, "--restore-from", backup->dir});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.output, HasSubstr("restore_failed"));
   EXPECT_THAT(refused.output, HasSubstr("already holds a database"));
@@ -569,8 +572,8 @@ TEST_F(BackupTest, RestoreWithoutBackupsFailsClearly) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.from);
-    std::vector<std::string> args = {kUnbindable, "--data-dir", dir_.Join("fresh"),
-                                     "--restore-from", c.from};
+    std::vector<std::string> args = {kUnbindable,        kAllowRemote,     "--data-dir",
+                                     dir_.Join("fresh"), "--restore-from", c.from};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
     const auto result = testing::RunWasikvd(args);
     EXPECT_EQ(result.exit_code, 1);
@@ -597,7 +600,7 @@ TEST_F(BackupTest, InterruptedRestoreIsRefusedAndRedone) {
   for (const char* name : {"RESTORE-IN-PROGRESS", "CURRENT", "000001.log"}) {
     std::ofstream(half + "/" + name) << "partial";
   }
-  const auto refused = testing::RunWasikvd({kUnbindable, "--data-dir", half});
+  const auto refused = testing::RunWasikvd({kUnbindable, kAllowRemote, "--data-dir", half});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.output, HasSubstr("interrupted restore"));
 

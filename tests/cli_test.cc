@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
+#include "tests/test_pki.h"
 
 extern char** environ;
 
@@ -624,6 +625,83 @@ TEST_F(Cli, EndpointComesFromTheEnvironmentAndTheFlagWins) {
   EXPECT_EQ(RunCli({"get", "b", "k", "--timeout", "2s"}, "", wrong).exit_code, 3);
 }
 
+// The CLI against a wasikvd with TLS (mutual TLS when `client_ca`).
+class CliTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);
+    ASSERT_TRUE(pki_.MakeCa("ca", "wasikv test CA").ok());
+    ASSERT_TRUE(pki_.MakeLeaf("server", {.ca = "ca", .common_name = "wasikvd"}).ok());
+    ASSERT_TRUE(pki_.MakeLeaf("client", {.ca = "ca", .common_name = "cli", .serial = 2}).ok());
+  }
+
+  void StartServer(bool client_ca) {
+    std::vector<std::string> flags = {"--tls-cert-file", pki_.Cert("server"), "--tls-key-file",
+                                      pki_.Key("server")};
+    if (client_ca) flags.insert(flags.end(), {"--tls-client-ca-file", pki_.Cert("ca")});
+    auto server = ServerProcess::Start(dir_.Join("data"), flags);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  TempDir dir_;
+  testing::TestPki pki_{dir_.path()};
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(CliTls, TlsCaConnectsAndPlaintextDoesNot) {
+  StartServer(false);
+  const std::string endpoint = server_->address();
+  CliResult set =
+      RunCli({"--endpoint", endpoint, "--tls-ca", pki_.Cert("ca"), "set", "b", "k", "v"});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  CliResult get = RunCli({"get", "b", "k", "--tls-ca", pki_.Cert("ca"), "--endpoint", endpoint});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "v");
+
+  CliResult plaintext = RunCli({"--endpoint", endpoint, "--timeout", "5s", "get", "b", "k"});
+  EXPECT_EQ(plaintext.exit_code, 3);
+  EXPECT_THAT(plaintext.err, HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(CliTls, MutualTlsFromTheEnvironment) {
+  StartServer(true);
+  const std::map<std::string, std::string> env = {{"WASIKV_ENDPOINT", server_->address()},
+                                                  {"WASIKV_TLS_CA", pki_.Cert("ca")},
+                                                  {"WASIKV_TLS_CERT", pki_.Cert("client")},
+                                                  {"WASIKV_TLS_KEY", pki_.Key("client")},
+                                                  {"WASIKV_TLS_SERVER_NAME", "localhost"}};
+  CliResult set = RunCli({"set", "b", "k", "mutual"}, "", env);
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(RunCli({"get", "b", "k"}, "", env).out, "mutual");
+
+  // Without a client certificate the server refuses the handshake.
+  const std::map<std::string, std::string> no_cert = {{"WASIKV_ENDPOINT", server_->address()},
+                                                      {"WASIKV_TLS_CA", pki_.Cert("ca")}};
+  CliResult refused = RunCli({"get", "b", "k", "--timeout", "5s"}, "", no_cert);
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_THAT(refused.err, HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(CliTls, BadTlsFilesAreUsageErrors) {
+  const std::string missing = dir_.Join("missing.pem");
+  CliResult unreadable = RunCli({"--tls-ca", missing, "get", "b", "k"});
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_THAT(unreadable.err, HasSubstr("--tls-ca " + missing + ": cannot read"));
+
+  CliResult from_env = RunCli({"get", "b", "k"}, "", {{"WASIKV_TLS_CA", missing}});
+  EXPECT_EQ(from_env.exit_code, 2);
+  EXPECT_THAT(from_env.err, HasSubstr("$WASIKV_TLS_CA " + missing + ": cannot read"));
+
+  CliResult not_pem = RunCli({"--tls-ca", pki_.Key("ca"), "get", "b", "k"});
+  EXPECT_EQ(not_pem.exit_code, 2);
+  EXPECT_THAT(not_pem.err, HasSubstr("no PEM certificate"));
+
+  CliResult no_key = RunCli({"--tls-cert", pki_.Cert("client"), "get", "b", "k"});
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_THAT(no_key.err, HasSubstr("--tls-cert needs --tls-key"));
+}
+
 TEST_F(Cli, HelpOnEveryCommand) {
   const std::vector<std::string> commands = {
       "get",           "set",         "del",         "exists", "ls",     "incr",
@@ -633,6 +711,8 @@ TEST_F(Cli, HelpOnEveryCommand) {
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_THAT(top.out, HasSubstr("Exit codes"));
   EXPECT_THAT(top.out, HasSubstr("WASIKV_ENDPOINT"));
+  EXPECT_THAT(top.out, HasSubstr("--tls-ca FILE"));
+  EXPECT_THAT(top.out, HasSubstr("WASIKV_TLS_CERT"));
   for (const std::string& name : commands) {
     EXPECT_THAT(top.out, HasSubstr("  " + name + " ")) << name;
     std::vector<std::string> args = {name, "--help"};

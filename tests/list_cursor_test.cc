@@ -14,7 +14,7 @@ TEST(ListCursor, DecodesTheKeyItEncoded) {
                                          std::string("\0\xff", 2)};
   for (const std::string& key : keys) {
     absl::StatusOr<std::string> decoded =
-        DecodeListCursor("cursor", EncodeListCursor(key), "", 4096);
+        DecodeListCursor("cursor", EncodeListCursor("", key), "", 4096);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, key);
   }
@@ -26,8 +26,8 @@ TEST(ListCursor, DecodesTheKeyItEncoded) {
 TEST(ListCursor, RefusesTheCursorOfAKeyLongerThanTheLimit) {
   for (size_t limit : {1, 2, 3, 4096}) {
     for (size_t extra : {1, 2}) {
-      absl::StatusOr<std::string> decoded =
-          DecodeListCursor("cursor", EncodeListCursor(std::string(limit + extra, 'k')), "", limit);
+      absl::StatusOr<std::string> decoded = DecodeListCursor(
+          "cursor", EncodeListCursor("", std::string(limit + extra, 'k')), "", limit);
       EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
           << "limit " << limit << ", key of " << limit + extra;
       EXPECT_EQ(decoded.status().message().substr(0, 25), "cursor: malformed cursor ");
@@ -37,8 +37,20 @@ TEST(ListCursor, RefusesTheCursorOfAKeyLongerThanTheLimit) {
 
 TEST(ListCursor, RefusesACursorOfAnotherPrefix) {
   absl::StatusOr<std::string> decoded =
-      DecodeListCursor("cursor", EncodeListCursor("team/7"), "user/", 4096);
+      DecodeListCursor("cursor", EncodeListCursor("team/", "team/7"), "user/", 4096);
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A cursor continues only the listing it came from, even where its key
+// falls under the other prefix too.
+TEST(ListCursor, IsBoundToTheExactPrefixItWasIssuedFor) {
+  const std::string cursor = EncodeListCursor("cur-a", "cur-a7");
+  EXPECT_EQ(*DecodeListCursor("cursor", cursor, "cur-a", 4096), "cur-a7");
+  for (const char* other : {"", "cur-", "cur-a7", "z"}) {
+    absl::StatusOr<std::string> decoded = DecodeListCursor("cursor", cursor, other, 4096);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << other;
+    EXPECT_NE(decoded.status().message().find("prefix"), std::string::npos) << other;
+  }
 }
 
 }  // namespace

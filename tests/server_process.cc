@@ -101,7 +101,8 @@ void KillOnCrash(pid_t pid) {
 }
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
-    const std::string& data_dir, const std::vector<std::string>& extra_args) {
+    const std::string& data_dir, const std::vector<std::string>& extra_args,
+    const std::string& log_path) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
   // The admin port on port 0 too, so parallel tests never collide on it.
@@ -120,6 +121,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     if (getppid() == 1) _exit(127);
     // dup2 clears close-on-exec on the copy, so only fd 3 reaches wasikvd.
     if (dup2(ready[1], 3) < 0) _exit(127);
+    if (!log_path.empty()) {
+      const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (log < 0 || dup2(log, 2) < 0) _exit(127);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }

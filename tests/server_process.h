@@ -26,9 +26,11 @@ class ServerProcess {
  public:
   // Starts wasikvd on 127.0.0.1:0 with --data-dir `data_dir`, --sync-writes
   // off unless `extra_args` says otherwise, and `extra_args`. Returns once
-  // it serves, or an error with its exit status if it died first.
+  // it serves, or an error with its exit status if it died first. Its log
+  // (stderr) is the test's, or appended to `log_path` if one is given.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
-      const std::string& data_dir, const std::vector<std::string>& extra_args = {});
+      const std::string& data_dir, const std::vector<std::string>& extra_args = {},
+      const std::string& log_path = "");
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -1,6 +1,8 @@
 // Integration tests: the real wasikvd binary, real gRPC on loopback, real
 // RocksDB in a per-test directory.
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
@@ -11,6 +13,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/server_config.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
 #include "wasikv/v1/kv.grpc.pb.h"
@@ -83,6 +86,22 @@ class ServerTest : public ::testing::Test {
     request.set_key(key);
     request.set_delta(delta);
     return Call(kv_.get(), &v1::KV::Stub::Increment, request, response);
+  }
+
+  // Calls `method` ("/wasikv.v1.KV/Set") with `payload` as the request's
+  // bytes on the wire, whatever they are.
+  grpc::Status RawCall(const std::string& method, const std::string& payload,
+                       grpc::ByteBuffer* reply = nullptr) {
+    grpc::GenericStub stub(channel_);
+    grpc::Slice slice(payload);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer ignored;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, method, grpc::StubOptions(), &request, reply ? reply : &ignored,
+                   [&](grpc::Status status) { done.set_value(std::move(status)); });
+    return done.get_future().get();
   }
 
   // The server still answers after whatever a test sent it.
@@ -340,14 +359,14 @@ class BadInputTest : public ServerTest {
     request.set_limit(limit);
     return Call(kv_.get(), &v1::KV::Stub::ListKeys, request, response);
   }
-  // A valid cursor of prefix "a", replayed with prefix "z".
-  grpc::Status ForeignCursor() {
-    Set("b", "a1", "x");
-    Set("b", "a2", "x");
+  // A valid cursor of a listing of prefix "cur-a", replayed with `prefix`.
+  grpc::Status CursorReplayedUnder(std::string prefix) {
+    Set("b", "cur-a1", "x");
+    Set("b", "cur-a2", "x");
     v1::ListKeysResponse page;
-    EXPECT_TRUE(List("a", "", 1, &page).ok());
+    EXPECT_TRUE(List("cur-a", "", 1, &page).ok());
     EXPECT_FALSE(page.next_cursor().empty());
-    return List("z", page.next_cursor(), 0, &page);
+    return List(std::move(prefix), page.next_cursor(), 0, &page);
   }
   grpc::Status SetMany(int entries, size_t value_bytes) {
     v1::SetManyRequest request;
@@ -408,7 +427,20 @@ TEST_F(BadInputTest, EveryBadInputIsRefusedNamingFieldAndLimit) {
        Code::INVALID_ARGUMENT,
        {"cursor", "malformed"}},
       {"cursor of another prefix",
-       [&] { return ForeignCursor(); },
+       [&] { return CursorReplayedUnder("z"); },
+       Code::INVALID_ARGUMENT,
+       {"cursor", "prefix"}},
+      // Its key lies under these too, but the cursor is of another listing.
+      {"cursor under an empty prefix",
+       [&] { return CursorReplayedUnder(""); },
+       Code::INVALID_ARGUMENT,
+       {"cursor", "prefix"}},
+      {"cursor under a shorter prefix",
+       [&] { return CursorReplayedUnder("cur-"); },
+       Code::INVALID_ARGUMENT,
+       {"cursor", "prefix"}},
+      {"cursor under a longer prefix",
+       [&] { return CursorReplayedUnder("cur-a1"); },
        Code::INVALID_ARGUMENT,
        {"cursor", "prefix"}},
       {"page too large",
@@ -478,24 +510,17 @@ TEST_F(ServerTest, GarbageRequestsNeverCrashTheServer) {
       "\xff\xfe",
       7);
   std::mt19937 random(12345);
-  grpc::GenericStub stub(channel_);
   int answered = 0;
   for (const std::string& method : methods) {
     for (int i = 0; i < 30; ++i) {
       std::string payload = i == 0 ? bad_utf8_set : std::string(random() % 64, '\0');
       for (char& c : payload) c = static_cast<char>(i == 0 ? c : random());
-      grpc::Slice slice(payload);
-      grpc::ByteBuffer request(&slice, 1);
-      grpc::ByteBuffer reply;
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-      std::promise<grpc::Status> done;
-      stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &reply,
-                     [&](grpc::Status status) { done.set_value(std::move(status)); });
-      grpc::Status status = done.get_future().get();
-      // Any answer is fine; UNAVAILABLE would mean the server went away.
+      grpc::Status status = RawCall(method, payload);
+      // Any answer is fine but these: UNAVAILABLE would mean the server went
+      // away, UNIMPLEMENTED would tell the client the method does not exist.
       EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE) << method;
       EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << method;
+      EXPECT_NE(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;
       ++answered;
     }
   }
@@ -507,6 +532,185 @@ TEST_F(ServerTest, GarbageRequestsNeverCrashTheServer) {
   v1::ListKeysResponse keys;
   grpc::Status listed = Call(kv_.get(), &v1::KV::Stub::ListKeys, list, &keys);
   EXPECT_TRUE(listed.ok()) << listed.error_message();
+}
+
+// Hand-encoded protobuf, so a request can carry bytes no typed stub sends.
+std::string Varint(uint64_t value) {
+  std::string out;
+  for (; value >= 0x80; value >>= 7) out.push_back(static_cast<char>(value | 0x80));
+  out.push_back(static_cast<char>(value));
+  return out;
+}
+std::string Field(int number, std::string_view bytes) {
+  return Varint(static_cast<uint64_t>(number) << 3 | 2) + Varint(bytes.size()) + std::string(bytes);
+}
+
+// What a proto3 `string` may not hold: each is refused by protobuf's parser.
+const std::vector<std::pair<std::string, std::string>>& NotUtf8() {
+  static const auto* cases = new std::vector<std::pair<std::string, std::string>>{
+      {"truncated sequence", "ab\xe2\x82"},  {"lone continuation byte", "\x80"},
+      {"UTF-16 surrogate", "k\xed\xa0\x80"}, {"overlong form", "\xc0\xaf"},
+      {"past U+10FFFF", "\xf4\x90\x80\x80"},
+  };
+  return *cases;
+}
+
+// gRPC's generated path answers these UNIMPLEMENTED with no message; the
+// contract says INVALID_ARGUMENT naming the field, and nothing written.
+TEST_F(ServerTest, NonUtf8StringsAreInvalidArgumentNamingTheField) {
+  struct Case {
+    std::string method;
+    std::function<std::string(const std::string&)> request;  // of the bad string
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"/wasikv.v1.KV/Set",
+       [](const std::string& bad) { return Field(1, "b") + Field(2, bad) + Field(3, "v"); }, "key"},
+      {"/wasikv.v1.KV/Set",
+       [](const std::string& bad) { return Field(1, bad) + Field(2, "k") + Field(3, "v"); },
+       "bucket"},
+      {"/wasikv.v1.KV/Get", [](const std::string& bad) { return Field(1, "b") + Field(2, bad); },
+       "key"},
+      {"/wasikv.v1.KV/ListKeys",
+       [](const std::string& bad) { return Field(1, "b") + Field(2, bad); }, "prefix"},
+      {"/wasikv.v1.KV/ListKeys",
+       [](const std::string& bad) { return Field(1, "b") + Field(3, bad); }, "cursor"},
+      {"/wasikv.v1.KV/SetMany",
+       [](const std::string& bad) {
+         return Field(1, "b") + Field(2, Field(1, "first") + Field(2, "v")) +
+                Field(2, Field(1, bad) + Field(2, "v"));
+       },
+       "entries[1].key"},
+      {"/wasikv.v1.KV/DeleteMany",
+       [](const std::string& bad) { return Field(1, "b") + Field(2, "k") + Field(2, bad); },
+       "keys[1]"},
+      {"/wasikv.v1.Buckets/CreateBucket", [](const std::string& bad) { return Field(1, bad); },
+       "bucket"},
+  };
+  for (const Case& c : cases) {
+    for (const auto& [kind, bad] : NotUtf8()) {
+      SCOPED_TRACE(c.method + " " + c.field + ", " + kind);
+      grpc::Status status = RawCall(c.method, c.request(bad));
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_THAT(status.error_message(), ::testing::StartsWith(c.field + ": not valid UTF-8"));
+    }
+  }
+  // The same bytes in a `bytes` field are a value like any other.
+  EXPECT_TRUE(
+      RawCall("/wasikv.v1.KV/Set", Field(1, "b") + Field(2, "k") + Field(3, "\xff\xfe")).ok());
+  EXPECT_EQ(Get("b", "k").value(), "\xff\xfe");
+  // Nothing a refused call carried was written.
+  EXPECT_FALSE(Get("b", "first").found());
+  v1::ListBucketsResponse buckets;
+  ASSERT_TRUE(
+      Call(buckets_.get(), &v1::Buckets::Stub::ListBuckets, v1::ListBucketsRequest(), &buckets)
+          .ok());
+  ASSERT_EQ(buckets.buckets_size(), 1);
+  EXPECT_EQ(buckets.buckets(0).name(), "b");
+  ExpectServing();
+}
+
+TEST_F(ServerTest, RequestsThatAreNotProtobufAreInvalidArgument) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // A length that runs past the end of the request.
+      {Field(1, "b") + "\x12\x64" + "short", "key: length 100 runs past the end"},
+      // A varint cut short, in a field the message does not declare.
+      {Field(1, "b") + "\x20\xff", "field 4: truncated or malformed"},
+      // Field number 0 does not exist.
+      {std::string("\x02\x01x", 3), "request: not a valid wasikv.v1.SetRequest (field number 0"},
+      // Wire type 7 does not exist.
+      {"\x0f", "request: not a valid wasikv.v1.SetRequest (wire type 7 at byte 0)"},
+      // An end-group tag with no group.
+      {Field(1, "b") + "\x0c", "request: not a valid wasikv.v1.SetRequest (end of a group"},
+  };
+  for (const auto& [payload, message] : cases) {
+    SCOPED_TRACE(message);
+    grpc::Status status = RawCall("/wasikv.v1.KV/Set", payload);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr(message));
+  }
+  // A declared field sent with another wire type is an unknown field, as
+  // protobuf has it, so the request parses and fails on the missing key.
+  grpc::Status status = RawCall("/wasikv.v1.KV/Set", Field(1, "b") + "\x10\x05");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("key: "));
+  EXPECT_THAT(status.error_message(), HasSubstr("empty"));
+  ExpectServing();
+}
+
+// Watch is server-streaming: the refusal is the stream's only answer.
+TEST_F(ServerTest, WatchWithNonUtf8PrefixIsInvalidArgument) {
+  class OneRequestStream final
+      : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit OneRequestStream(const std::string& payload) : slice_(payload), request_(&slice_, 1) {}
+    void Start() {
+      StartWriteLast(&request_, grpc::WriteOptions());
+      StartRead(&reply_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (ok) {
+        ++messages_;
+        StartRead(&reply_);
+      }
+    }
+    void OnDone(const grpc::Status& status) override { done_.set_value(status); }
+    grpc::Status Wait() { return done_.get_future().get(); }
+    int messages() const { return messages_; }
+
+   private:
+    grpc::Slice slice_;
+    grpc::ByteBuffer request_;
+    grpc::ByteBuffer reply_;
+    int messages_ = 0;
+    std::promise<grpc::Status> done_;
+  };
+  grpc::GenericStub stub(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  OneRequestStream stream(Field(1, "b") + Field(3, "p\xc0\xaf"));
+  stub.PrepareBidiStreamingCall(&context, "/wasikv.v1.Watch/Watch", grpc::StubOptions(), &stream);
+  stream.Start();
+  grpc::Status status = stream.Wait();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::StartsWith("prefix: not valid UTF-8"));
+  EXPECT_EQ(stream.messages(), 0);
+  ExpectServing();
+}
+
+TEST_F(ServerTest, CounterTextHasOneCanonicalForm) {
+  v1::IncrementResponse response;
+  for (const std::string text : {"0", "7", "-7", "9223372036854775806", "-9223372036854775808"}) {
+    SCOPED_TRACE(text);
+    Set("counters", "c", text);
+    ASSERT_TRUE(Increment("c", 1, &response).ok());
+    EXPECT_EQ(std::to_string(response.value()), Get("counters", "c").value());
+  }
+  for (const std::string text : {"007", "-0", "+7", " 7", "7 ", "", "-", "0x10", "1e3", "٣"}) {
+    SCOPED_TRACE("'" + text + "'");
+    Set("counters", "c", text);
+    grpc::Status status = Increment("c", 1, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(status.error_message(), HasSubstr("not a decimal integer in canonical form"));
+    EXPECT_EQ(Get("counters", "c").value(), text);
+  }
+}
+
+// A connection that carries no call is closed after --max-connection-idle,
+// so idle sockets cannot pile up; the client reconnects on its next call.
+TEST_F(ServerTest, IdleConnectionsAreClosed) {
+  RestartServer({"--max-connection-idle=1s"});
+  ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() + kCallTimeout));
+  ASSERT_EQ(channel_->GetState(false), GRPC_CHANNEL_READY);
+  // The server's GOAWAY turns the channel IDLE; nothing else would.
+  const auto deadline = std::chrono::system_clock::now() + kCallTimeout;
+  grpc_connectivity_state state = GRPC_CHANNEL_READY;
+  while (state == GRPC_CHANNEL_READY && channel_->WaitForStateChange(state, deadline)) {
+    state = channel_->GetState(false);
+  }
+  EXPECT_EQ(state, GRPC_CHANNEL_IDLE);
+  ExpectServing();
 }
 
 TEST_F(ServerTest, DataAndRevisionsSurviveRestart) {
@@ -638,6 +842,40 @@ TEST(ServerFlags, BadFlagsExitWithUsageError) {
         "--restore-from", "--restore-backup-id", "WASIKV_BACKUP_DIR", "WASIKV_RESTORE_FROM"}) {
     EXPECT_THAT(result.output, HasSubstr(flag));
   }
+}
+
+// Secure by default: a non-loopback address needs TLS and --auth-file, or
+// the operator's explicit --allow-insecure-remote. Refused before anything
+// binds, so these tests never listen beyond loopback.
+TEST(ServerFlags, NonLoopbackListenWithoutTlsAndAuthIsRefused) {
+  TempDir dir;
+  std::ofstream(dir.Join("auth")) << "";
+  const struct {
+    std::vector<std::string> args;
+    std::vector<std::string> says;
+  } cases[] = {
+      {{"--listen=0.0.0.0:0"}, {"refusing to serve 0.0.0.0:0 without TLS", "and --auth-file"}},
+      {{"--listen=[::]:0"}, {"refusing to serve [::]:0", "--allow-insecure-remote"}},
+      {{"--listen=:0"}, {"refusing to serve :0"}},
+      {{"--listen=10.1.2.3:0", "--auth-file=" + dir.Join("auth")},
+       {"without TLS (--tls-cert-file, --tls-key-file):"}},
+  };
+  for (const auto& refused : cases) {
+    SCOPED_TRACE(refused.args[0]);
+    std::vector<std::string> args = {"--data-dir=" + dir.Join("data"), "--admin-listen=off"};
+    args.insert(args.end(), refused.args.begin(), refused.args.end());
+    testing::CommandResult result = testing::RunWasikvd(args);
+    EXPECT_EQ(result.exit_code, 2);
+    for (const std::string& words : refused.says) EXPECT_THAT(result.output, HasSubstr(words));
+    EXPECT_FALSE(std::filesystem::exists(dir.Join("data"))) << "refused before opening the store";
+  }
+  // Loopback in its spellings needs neither.
+  for (const char* loopback : {"127.0.0.1", "127.9.9.9", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackAddress(std::string(loopback) + ":50051")) << loopback;
+  }
+  EXPECT_TRUE(IsLoopbackAddress("unix:/run/wasikv.sock"));
+  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0:50051"));
+  EXPECT_FALSE(IsLoopbackAddress("kv.example:50051"));
 }
 
 TEST(ServerFlags, EnvironmentSetsFlags) {

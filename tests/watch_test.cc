@@ -695,6 +695,35 @@ TEST_F(WatchTest, ReplayThenLiveHasNoGapOrDuplicateAtTheSeam) {
 }
 
 // A watch from a revision not yet committed waits for it and starts there.
+TEST_F(WatchTest, StreamsPastTheServersCapAreResourceExhausted) {
+  StartServer({"--max-watch-streams=2"});
+  auto first = std::make_unique<Watcher>(watch_.get(), BucketWatch("capped"));
+  ASSERT_TRUE(first->ReadCreated());
+  Watcher second(watch_.get(), BucketWatch("capped"));
+  ASSERT_TRUE(second.ReadCreated());
+  Watcher third(watch_.get(), BucketWatch("capped"));
+  EXPECT_FALSE(third.ReadOne());
+  EXPECT_EQ(third.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(third.status().error_message(), HasSubstr("--max-watch-streams"));
+  // The open streams keep working, and a closed one frees its place (the
+  // server lets go of a stream just after its client sees the end: poll).
+  const uint64_t revision = Set("capped", "k", "v");
+  EXPECT_TRUE(second.ReadUntilRevision(revision));
+  first->Cancel();
+  first.reset();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool admitted = false;
+  while (!admitted && std::chrono::steady_clock::now() < give_up) {
+    Watcher next(watch_.get(), BucketWatch("capped"));
+    admitted = next.ReadCreated();
+    if (!admitted) {
+      EXPECT_EQ(next.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    }
+  }
+  EXPECT_TRUE(admitted);
+  ExpectServing();
+}
+
 TEST_F(WatchTest, FutureStartRevisionWaitsForIt) {
   StartServer();
   const uint64_t now = CreateBucket("future");

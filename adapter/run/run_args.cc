@@ -1,7 +1,10 @@
 #include "adapter/run/run_args.h"
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string_view>
 
@@ -23,6 +26,11 @@ enum class Flag {
   kHelp,
   kEndpoint,
   kToken,
+  kTls,
+  kTlsCa,
+  kTlsCert,
+  kTlsKey,
+  kTlsServerName,
   kInvoke,
   kArg,
   kDefaultBucket,
@@ -49,6 +57,11 @@ constexpr FlagSpec kFlags[] = {
     {"help", Flag::kHelp, false},
     {"endpoint", Flag::kEndpoint, true},
     {"token", Flag::kToken, true},
+    {"tls", Flag::kTls, false},
+    {"tls-ca", Flag::kTlsCa, true},
+    {"tls-cert", Flag::kTlsCert, true},
+    {"tls-key", Flag::kTlsKey, true},
+    {"tls-server-name", Flag::kTlsServerName, true},
     {"invoke", Flag::kInvoke, true},
     {"arg", Flag::kArg, true},
     {"default-bucket", Flag::kDefaultBucket, true},
@@ -114,7 +127,70 @@ absl::StatusOr<uint32_t> ParseBytes(std::string_view flag, std::string_view text
   return static_cast<uint32_t>(*n * multiplier);
 }
 
-absl::Status Apply(Flag flag, std::string_view name, const std::string& value, RunArgs& out) {
+// The TLS settings, as given (flag or variable), before the files are read.
+struct TlsSetting {
+  std::string value;
+  std::string source;  // "--tls-ca" or "$WASIKV_TLS_CA", for messages
+};
+struct TlsSettings {
+  bool on = false;
+  std::optional<TlsSetting> ca, cert, key, server_name;
+};
+
+// The PEM file a setting names; INVALID_ARGUMENT naming the setting and the
+// file if it cannot be read or holds no `marker`.
+absl::StatusOr<std::string> ReadPemFile(const TlsSetting& file, std::string_view marker,
+                                        std::string_view what) {
+  std::FILE* in = std::fopen(file.value.c_str(), "rb");
+  if (in == nullptr) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: cannot read: {}", file.source, file.value, std::strerror(errno)));
+  }
+  std::string contents;
+  char buffer[16384];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) contents.append(buffer, n);
+  const bool failed = std::ferror(in) != 0;
+  std::fclose(in);
+  if (failed)
+    return absl::InvalidArgumentError(fmt::format("{} {}: cannot read", file.source, file.value));
+  if (contents.find(marker) == std::string::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: no PEM {} in it ({})", file.source, file.value, what, marker));
+  }
+  return contents;
+}
+
+// Any TLS setting turns TLS on; the files become ClientOptions' PEM text.
+absl::Status ResolveTls(const TlsSettings& settings, TlsOptions& tls) {
+  if (!settings.on && !settings.ca && !settings.cert && !settings.key && !settings.server_name) {
+    return absl::OkStatus();
+  }
+  tls.use_tls = true;
+  if (settings.cert.has_value() != settings.key.has_value()) {
+    return absl::InvalidArgumentError(settings.cert ? settings.cert->source + " needs --tls-key"
+                                                    : settings.key->source + " needs --tls-cert");
+  }
+  constexpr std::string_view kCertificate = "-----BEGIN CERTIFICATE-----";
+  if (settings.ca) {
+    absl::StatusOr<std::string> pem = ReadPemFile(*settings.ca, kCertificate, "certificate");
+    if (!pem.ok()) return pem.status();
+    tls.root_certs_pem = *std::move(pem);
+  }
+  if (settings.cert) {
+    absl::StatusOr<std::string> pem = ReadPemFile(*settings.cert, kCertificate, "certificate");
+    if (!pem.ok()) return pem.status();
+    tls.client_cert_chain_pem = *std::move(pem);
+    pem = ReadPemFile(*settings.key, "PRIVATE KEY-----", "private key");
+    if (!pem.ok()) return pem.status();
+    tls.client_private_key_pem = *std::move(pem);
+  }
+  if (settings.server_name) tls.server_name_override = settings.server_name->value;
+  return absl::OkStatus();
+}
+
+absl::Status Apply(Flag flag, std::string_view name, const std::string& value, RunArgs& out,
+                   TlsSettings& tls) {
   switch (flag) {
     case Flag::kHelp:
       out.help = true;
@@ -126,6 +202,23 @@ absl::Status Apply(Flag flag, std::string_view name, const std::string& value, R
     case Flag::kToken:
       out.client.bearer_token = value;
       return absl::OkStatus();
+    case Flag::kTls:
+      tls.on = true;
+      return absl::OkStatus();
+    case Flag::kTlsCa:
+    case Flag::kTlsCert:
+    case Flag::kTlsKey:
+    case Flag::kTlsServerName: {
+      if (value.empty()) {
+        return BadValue(name, value, flag == Flag::kTlsServerName ? "a host name" : "a file path");
+      }
+      std::optional<TlsSetting>& setting = flag == Flag::kTlsCa     ? tls.ca
+                                           : flag == Flag::kTlsCert ? tls.cert
+                                           : flag == Flag::kTlsKey  ? tls.key
+                                                                    : tls.server_name;
+      setting = TlsSetting{value, "--" + std::string(name)};
+      return absl::OkStatus();
+    }
     case Flag::kInvoke:
       if (value.empty()) return BadValue(name, value, "the name of an exported function");
       out.invoke = value;
@@ -227,6 +320,23 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
   if (const char* token = getenv("WASIKV_TOKEN"); token != nullptr && *token != '\0') {
     out.client.bearer_token = token;
   }
+  TlsSettings tls;
+  if (const char* on = getenv("WASIKV_TLS"); on != nullptr && *on != '\0') {
+    const std::string_view v = on;
+    if (v == "1" || v == "true" || v == "yes" || v == "on") {
+      tls.on = true;
+    } else if (!(v == "0" || v == "false" || v == "no" || v == "off")) {
+      return absl::InvalidArgumentError(fmt::format("$WASIKV_TLS: '{}' is not true or false", v));
+    }
+  }
+  for (auto [variable, setting] :
+       {std::pair{"WASIKV_TLS_CA", &tls.ca}, std::pair{"WASIKV_TLS_CERT", &tls.cert},
+        std::pair{"WASIKV_TLS_KEY", &tls.key},
+        std::pair{"WASIKV_TLS_SERVER_NAME", &tls.server_name}}) {
+    if (const char* value = getenv(variable); value != nullptr && *value != '\0') {
+      *setting = TlsSetting{value, std::string("$") + variable};
+    }
+  }
   std::vector<std::string> positional;
   bool watch_timeout_given = false;
   for (size_t i = 0; i < argv.size(); ++i) {
@@ -268,10 +378,11 @@ absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
       }
       value = argv[++i];
     }
-    if (absl::Status s = Apply(spec->flag, name, value.value_or(""), out); !s.ok()) return s;
+    if (absl::Status s = Apply(spec->flag, name, value.value_or(""), out, tls); !s.ok()) return s;
     watch_timeout_given = watch_timeout_given || spec->flag == Flag::kWatchTimeoutMs;
   }
   if (out.help) return out;
+  if (absl::Status s = ResolveTls(tls, out.client.tls); !s.ok()) return s;
   if (out.watch_events == 0 && !out.watch_buckets.empty()) {
     return absl::InvalidArgumentError("--watch-bucket needs --watch-events");
   }
@@ -302,6 +413,15 @@ std::string RunHelp() {
       "\n"
       "  --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)\n"
       "  --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]\n"
+      "  --tls                  connect with TLS; the system's CAs verify the server\n"
+      "                         [WASIKV_TLS=true]\n"
+      "  --tls-ca FILE          PEM CA that verifies the server, implies --tls\n"
+      "                         [WASIKV_TLS_CA]\n"
+      "  --tls-cert FILE        PEM client certificate for mutual TLS, with --tls-key\n"
+      "                         [WASIKV_TLS_CERT]\n"
+      "  --tls-key FILE         PEM private key of --tls-cert [WASIKV_TLS_KEY]\n"
+      "  --tls-server-name NAME name to check in the server's certificate (default:\n"
+      "                         the endpoint's host) [WASIKV_TLS_SERVER_NAME]\n"
       "  --invoke EXPORT        function to call (default: _start if exported, else run;\n"
       "                         node: run, and check-spin or check_spin both name\n"
       "                         the WIT export check-spin)\n"

@@ -40,8 +40,11 @@ struct RunArgs {
 
 // INVALID_ARGUMENT naming the flag for an unknown flag, a missing value, a
 // bad number or runtime, a watch flag without --watch-events, or a missing
-// or extra guest path. `getenv` reads
-// WASIKV_ENDPOINT and WASIKV_TOKEN (flags win; empty variables are unset).
+// or extra guest path, or a TLS file that cannot be read or holds no PEM.
+// `getenv` reads WASIKV_ENDPOINT, WASIKV_TOKEN, WASIKV_TLS, WASIKV_TLS_CA,
+// WASIKV_TLS_CERT, WASIKV_TLS_KEY and WASIKV_TLS_SERVER_NAME (flags win;
+// empty variables are unset). The TLS files are read here, into
+// client.tls.
 absl::StatusOr<RunArgs> ParseRunArgs(std::span<const std::string> argv,
                                      const std::function<const char*(const char*)>& getenv);
 

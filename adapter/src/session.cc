@@ -39,8 +39,11 @@ absl::StatusOr<T> Annotate(absl::StatusOr<T> result, std::string_view what) {
   return Annotate(result.status(), what);
 }
 
-// Parses a u64 counter written as decimal ASCII, the project's encoding.
+// Parses a u64 counter written as decimal ASCII, the project's encoding, in
+// the one form the server's Increment writes and accepts: no sign, no
+// leading zeros ("0" itself aside).
 std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  if (text.size() > 1 && text.front() == '0') return std::nullopt;
   uint64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size()) {

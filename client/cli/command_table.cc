@@ -13,6 +13,11 @@ namespace {
 constexpr FlagSpec kGlobalFlags[] = {
     {"endpoint", "HOST:PORT", "server address (else $WASIKV_ENDPOINT, else 127.0.0.1:50051)"},
     {"token", "T", "bearer token sent with every call (else $WASIKV_TOKEN)"},
+    {"tls", "", "connect with TLS; the system's CAs verify the server"},
+    {"tls-ca", "FILE", "PEM CA that verifies the server (implies --tls)"},
+    {"tls-cert", "FILE", "PEM client certificate for mutual TLS, with --tls-key"},
+    {"tls-key", "FILE", "PEM private key of --tls-cert"},
+    {"tls-server-name", "NAME", "name to check in the server's certificate (default: the host)"},
     {"timeout", "DURATION", "deadline of each call: 500ms, 5s, 1m30s... (default 10s)"},
     {"json", "", "print JSON, one document per line"},
     {"help", "", "show help (-h; also 'wasikv help COMMAND')"},

@@ -75,8 +75,13 @@ std::string ToolHelp() {
          FlagLines(GlobalFlags()) +
          "\n"
          "Environment:\n"
-         "  WASIKV_ENDPOINT  the server when --endpoint is not given\n"
-         "  WASIKV_TOKEN     the bearer token when --token is not given\n"
+         "  WASIKV_ENDPOINT         the server when --endpoint is not given\n"
+         "  WASIKV_TOKEN            the bearer token when --token is not given\n"
+         "  WASIKV_TLS              true: as --tls\n"
+         "  WASIKV_TLS_CA           as --tls-ca\n"
+         "  WASIKV_TLS_CERT         as --tls-cert\n"
+         "  WASIKV_TLS_KEY          as --tls-key\n"
+         "  WASIKV_TLS_SERVER_NAME  as --tls-server-name\n"
          "\n" +
          std::string(kEncodings) + "\n" + std::string(kExitCodes);
 }
@@ -96,7 +101,8 @@ std::string CommandHelp(const Command& command) {
   text += "\n\n" + std::string(command.details) + "\n";
   if (!command.flags.empty()) text += "\nFlags:\n" + FlagLines(command.flags);
   text +=
-      "\nGlobal flags: --endpoint HOST:PORT, --token T, --timeout DURATION, --json\n"
+      "\nGlobal flags: --endpoint HOST:PORT, --token T, --timeout DURATION, --json,\n"
+      "--tls, --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-server-name NAME\n"
       "(see 'wasikv --help', also for the raw and JSON encodings).\n\n";
   text += kExitCodes;
   return text;

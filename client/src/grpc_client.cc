@@ -462,6 +462,42 @@ class GrpcClient final : public Client {
   std::unique_ptr<ClientCore> core_;
 };
 
+// A PEM field must hold PEM text; a file path there is the usual mistake.
+absl::Status CheckPem(std::string_view field, const std::string& pem, std::string_view marker) {
+  if (pem.empty() || pem.find(marker) != std::string::npos) return absl::OkStatus();
+  return absl::InvalidArgumentError(std::string("tls.") + std::string(field) + ": not PEM (no " +
+                                    std::string(marker) +
+                                    "); it takes the file's contents, not its path");
+}
+
+absl::Status CheckTlsOptions(const TlsOptions& tls) {
+  if (!tls.use_tls) {
+    // Certificates given to a plaintext channel would be ignored: refuse
+    // rather than silently send in the clear.
+    if (!tls.root_certs_pem.empty() || !tls.client_cert_chain_pem.empty() ||
+        !tls.client_private_key_pem.empty() || !tls.server_name_override.empty()) {
+      return absl::InvalidArgumentError(
+          "tls: certificates or a server name given, but use_tls is false");
+    }
+    return absl::OkStatus();
+  }
+  if (tls.client_cert_chain_pem.empty() != tls.client_private_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "tls: client_cert_chain_pem and client_private_key_pem go together");
+  }
+  if (absl::Status s =
+          CheckPem("root_certs_pem", tls.root_certs_pem, "-----BEGIN CERTIFICATE-----");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckPem("client_cert_chain_pem", tls.client_cert_chain_pem,
+                                "-----BEGIN CERTIFICATE-----");
+      !s.ok()) {
+    return s;
+  }
+  return CheckPem("client_private_key_pem", tls.client_private_key_pem, "PRIVATE KEY-----");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
@@ -471,10 +507,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
   if (options.default_deadline.count() <= 0) {
     return absl::InvalidArgumentError("default_deadline: must be positive");
   }
-  if (options.tls.client_cert_chain_pem.empty() != options.tls.client_private_key_pem.empty()) {
-    return absl::InvalidArgumentError(
-        "tls: client_cert_chain_pem and client_private_key_pem go together");
-  }
+  if (absl::Status tls = CheckTlsOptions(options.tls); !tls.ok()) return tls;
   return std::unique_ptr<Client>(new GrpcClient(options));
 }
 

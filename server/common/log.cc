@@ -3,12 +3,24 @@
 #include <atomic>
 
 #include "fmt/format.h"
+#include "google/protobuf/stubs/logging.h"
 #include "spdlog/sinks/stdout_sinks.h"
 
 namespace wasikv {
 namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::kText};
+
+// protobuf's own messages. In a server they are about the bytes a client
+// sent ("String field ... contains invalid UTF-8"), which the call's status
+// already reports: unthrottled at error level they would let any client
+// flood the log, so they are debug events like every refused call.
+void LogProtobufMessage(google::protobuf::LogLevel level, const char* file, int line,
+                        const std::string& message) {
+  LogEvent(
+      level == google::protobuf::LOGLEVEL_FATAL ? spdlog::level::critical : spdlog::level::debug,
+      "protobuf", {{"source", fmt::format("{}:{}", file, line)}, {"message", message}});
+}
 
 void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
@@ -51,6 +63,7 @@ void InitLogging(LogFormat format, spdlog::level::level_enum level) {
   logger->set_level(level);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));
+  google::protobuf::SetLogHandler(&LogProtobufMessage);
 }
 
 std::string LogLine(std::string_view event, std::initializer_list<LogField> fields) {

@@ -22,6 +22,14 @@ absl::Status CallRunner::Overloaded() const {
              " calls already waiting for a worker (--max-queued-calls); retry with backoff"));
 }
 
+grpc::ServerUnaryReactor* CallRunner::Refuse(grpc::CallbackServerContext* context,
+                                             RpcMethod* method, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  method->Started();
+  Finish(context, reactor, method, status, std::chrono::steady_clock::now());
+  return reactor;
+}
+
 void CallRunner::Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                         RpcMethod* method, const absl::Status& status,
                         std::chrono::steady_clock::time_point start) {

@@ -39,14 +39,13 @@ class CallRunner {
   template <typename Work>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, RpcMethod* method,
                                 Work work) {
+    if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      return Refuse(context, method, Overloaded());
+    }
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     const auto start = std::chrono::steady_clock::now();
     method->Started();
-    if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
-      queued_.fetch_sub(1, std::memory_order_relaxed);
-      Finish(context, reactor, method, Overloaded(), start);
-      return reactor;
-    }
     boost::asio::post(
         pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
           queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -58,6 +57,11 @@ class CallRunner {
         });
     return reactor;
   }
+
+  // Finishes a call at once with `status` (a request refused before any
+  // work), counted and logged like every other call.
+  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, RpcMethod* method,
+                                   const absl::Status& status);
 
   void Stop();
 

@@ -10,15 +10,26 @@
 namespace wasikv {
 
 KvService::KvService(Store* store, CallRunner* runner, const RequestLimits& limits,
-                     ServerMetrics* metrics)
-    : store_(store), runner_(runner), limits_(limits) {
-  // In Method order.
-  constexpr const char* kNames[kMethodCount] = {
-      "Get",     "Set",     "Delete",    "Exists", "ListKeys", "Increment", "CompareAndSwap",
-      "GetMany", "SetMany", "DeleteMany"};
-  for (int i = 0; i < kMethodCount; ++i) {
-    methods_[i] = metrics->AddMethod("wasikv.v1.KV", kNames[i], RpcType::kUnary);
-  }
+                     ServerMetrics* metrics, const Authorizer* authorizer)
+    : store_(store), runner_(runner), limits_(limits), service_(metrics, authorizer) {
+  methods_[kGet] = service_.ServeUnary("Get", Access::kRead, runner, this, &KvService::Get);
+  methods_[kSet] = service_.ServeUnary("Set", Access::kWrite, runner, this, &KvService::Set);
+  methods_[kDelete] =
+      service_.ServeUnary("Delete", Access::kWrite, runner, this, &KvService::Delete);
+  methods_[kExists] =
+      service_.ServeUnary("Exists", Access::kRead, runner, this, &KvService::Exists);
+  methods_[kListKeys] =
+      service_.ServeUnary("ListKeys", Access::kRead, runner, this, &KvService::ListKeys);
+  methods_[kIncrement] =
+      service_.ServeUnary("Increment", Access::kWrite, runner, this, &KvService::Increment);
+  methods_[kCompareAndSwap] = service_.ServeUnary("CompareAndSwap", Access::kWrite, runner, this,
+                                                  &KvService::CompareAndSwap);
+  methods_[kGetMany] =
+      service_.ServeUnary("GetMany", Access::kRead, runner, this, &KvService::GetMany);
+  methods_[kSetMany] =
+      service_.ServeUnary("SetMany", Access::kWrite, runner, this, &KvService::SetMany);
+  methods_[kDeleteMany] =
+      service_.ServeUnary("DeleteMany", Access::kWrite, runner, this, &KvService::DeleteMany);
 }
 
 template <typename Request>
@@ -40,206 +51,229 @@ absl::Status KvService::CheckKeyList(const Request& request) const {
 }
 
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
-                                         const v1::GetRequest* request, v1::GetResponse* response) {
-  return runner_->Run(context, methods_[kGet], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
-    response->set_revision(read.revision);
-    if (read.value) {
-      response->set_found(true);
-      response->set_value(std::move(read.value->value));
-      response->set_version(read.value->version);
-    }
-    return absl::OkStatus();
-  });
+                                         std::unique_ptr<const v1::GetRequest> request,
+                                         v1::GetResponse* response) {
+  return runner_->Run(
+      context, methods_[kGet], [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+        ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
+        response->set_revision(read.revision);
+        if (read.value) {
+          response->set_found(true);
+          response->set_value(std::move(read.value->value));
+          response->set_version(read.value->version);
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
-                                         const v1::SetRequest* request, v1::SetResponse* response) {
-  return runner_->Run(context, methods_[kSet], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    RETURN_IF_ERROR(limits_.CheckValue("value", request->value()));
-    ASSIGN_OR_RETURN(Store::WriteResult write,
-                     store_->Set(request->bucket(), request->key(), request->value()));
-    response->set_revision(write.revision);
-    response->set_created(write.changed);
-    return absl::OkStatus();
-  });
+                                         std::unique_ptr<const v1::SetRequest> request,
+                                         v1::SetResponse* response) {
+  return runner_->Run(
+      context, methods_[kSet], [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+        RETURN_IF_ERROR(limits_.CheckValue("value", request->value()));
+        ASSIGN_OR_RETURN(Store::WriteResult write,
+                         store_->Set(request->bucket(), request->key(), request->value()));
+        response->set_revision(write.revision);
+        response->set_created(write.changed);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context,
-                                            const v1::DeleteRequest* request,
+                                            std::unique_ptr<const v1::DeleteRequest> request,
                                             v1::DeleteResponse* response) {
-  return runner_->Run(context, methods_[kDelete], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    ASSIGN_OR_RETURN(Store::WriteResult write, store_->Delete(request->bucket(), request->key()));
-    response->set_revision(write.revision);
-    response->set_deleted(write.changed);
-    return absl::OkStatus();
-  });
+  return runner_->Run(context, methods_[kDelete],
+                      [this, request = std::move(request), response]() -> absl::Status {
+                        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+                        ASSIGN_OR_RETURN(Store::WriteResult write,
+                                         store_->Delete(request->bucket(), request->key()));
+                        response->set_revision(write.revision);
+                        response->set_deleted(write.changed);
+                        return absl::OkStatus();
+                      });
 }
 
 grpc::ServerUnaryReactor* KvService::Exists(grpc::CallbackServerContext* context,
-                                            const v1::ExistsRequest* request,
+                                            std::unique_ptr<const v1::ExistsRequest> request,
                                             v1::ExistsResponse* response) {
-  return runner_->Run(context, methods_[kExists], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
-    response->set_revision(read.revision);
-    if (read.value) {
-      response->set_exists(true);
-      response->set_version(read.value->version);
-    }
-    return absl::OkStatus();
-  });
+  return runner_->Run(
+      context, methods_[kExists], [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+        ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
+        response->set_revision(read.revision);
+        if (read.value) {
+          response->set_exists(true);
+          response->set_version(read.value->version);
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::ListKeys(grpc::CallbackServerContext* context,
-                                              const v1::ListKeysRequest* request,
+                                              std::unique_ptr<const v1::ListKeysRequest> request,
                                               v1::ListKeysResponse* response) {
-  return runner_->Run(context, methods_[kListKeys], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
-    RETURN_IF_ERROR(limits_.CheckPrefix("prefix", request->prefix()));
-    size_t limit = 0;
-    RETURN_IF_ERROR(limits_.CheckListLimit("limit", request->limit(), &limit));
-    std::optional<std::string> start_after;
-    if (!request->cursor().empty()) {
-      ASSIGN_OR_RETURN(start_after, DecodeListCursor("cursor", request->cursor(), request->prefix(),
-                                                     limits_.max_key_bytes));
-    }
-    ASSIGN_OR_RETURN(Store::ListResult list,
-                     store_->ListKeys(request->bucket(), request->prefix(), start_after, limit));
-    response->set_revision(list.revision);
-    if (list.more) response->set_next_cursor(EncodeListCursor(list.keys.back()));
-    for (std::string& key : list.keys) response->add_keys(std::move(key));
-    return absl::OkStatus();
-  });
+  return runner_->Run(
+      context, methods_[kListKeys],
+      [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
+        RETURN_IF_ERROR(limits_.CheckPrefix("prefix", request->prefix()));
+        size_t limit = 0;
+        RETURN_IF_ERROR(limits_.CheckListLimit("limit", request->limit(), &limit));
+        std::optional<std::string> start_after;
+        if (!request->cursor().empty()) {
+          ASSIGN_OR_RETURN(start_after, DecodeListCursor("cursor", request->cursor(),
+                                                         request->prefix(), limits_.max_key_bytes));
+        }
+        ASSIGN_OR_RETURN(
+            Store::ListResult list,
+            store_->ListKeys(request->bucket(), request->prefix(), start_after, limit));
+        response->set_revision(list.revision);
+        if (list.more)
+          response->set_next_cursor(EncodeListCursor(request->prefix(), list.keys.back()));
+        for (std::string& key : list.keys) response->add_keys(std::move(key));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Increment(grpc::CallbackServerContext* context,
-                                               const v1::IncrementRequest* request,
+                                               std::unique_ptr<const v1::IncrementRequest> request,
                                                v1::IncrementResponse* response) {
-  return runner_->Run(context, methods_[kIncrement], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    ASSIGN_OR_RETURN(Store::IncrementResult result,
-                     store_->Increment(request->bucket(), request->key(), request->delta()));
-    response->set_value(result.value);
-    response->set_revision(result.revision);
-    return absl::OkStatus();
-  });
+  return runner_->Run(context, methods_[kIncrement],
+                      [this, request = std::move(request), response]() -> absl::Status {
+                        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+                        ASSIGN_OR_RETURN(
+                            Store::IncrementResult result,
+                            store_->Increment(request->bucket(), request->key(), request->delta()));
+                        response->set_value(result.value);
+                        response->set_revision(result.revision);
+                        return absl::OkStatus();
+                      });
 }
 
-grpc::ServerUnaryReactor* KvService::CompareAndSwap(grpc::CallbackServerContext* context,
-                                                    const v1::CompareAndSwapRequest* request,
-                                                    v1::CompareAndSwapResponse* response) {
-  return runner_->Run(context, methods_[kCompareAndSwap], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckBucketAndKey(*request));
-    RETURN_IF_ERROR(limits_.CheckValue("new_value", request->new_value()));
-    CasCondition condition;
-    switch (request->expected_case()) {
-      case v1::CompareAndSwapRequest::kExpectedValue:
-        RETURN_IF_ERROR(limits_.CheckValue("expected_value", request->expected_value()));
-        condition.kind = CasCondition::Kind::kValue;
-        condition.expected_value = request->expected_value();
-        break;
-      case v1::CompareAndSwapRequest::kExpectAbsent:
-        if (!request->expect_absent()) {
-          return absl::InvalidArgumentError(
-              "expect_absent: must be true when set; to compare with a value use "
-              "expected_value");
+grpc::ServerUnaryReactor* KvService::CompareAndSwap(
+    grpc::CallbackServerContext* context, std::unique_ptr<const v1::CompareAndSwapRequest> request,
+    v1::CompareAndSwapResponse* response) {
+  return runner_->Run(
+      context, methods_[kCompareAndSwap],
+      [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+        RETURN_IF_ERROR(limits_.CheckValue("new_value", request->new_value()));
+        CasCondition condition;
+        switch (request->expected_case()) {
+          case v1::CompareAndSwapRequest::kExpectedValue:
+            RETURN_IF_ERROR(limits_.CheckValue("expected_value", request->expected_value()));
+            condition.kind = CasCondition::Kind::kValue;
+            condition.expected_value = request->expected_value();
+            break;
+          case v1::CompareAndSwapRequest::kExpectAbsent:
+            if (!request->expect_absent()) {
+              return absl::InvalidArgumentError(
+                  "expect_absent: must be true when set; to compare with a value use "
+                  "expected_value");
+            }
+            condition.kind = CasCondition::Kind::kAbsent;
+            break;
+          case v1::CompareAndSwapRequest::kExpectedVersion:
+            if (request->expected_version() == 0) {
+              return absl::InvalidArgumentError(
+                  "expected_version: must be > 0 (versions start at 1); to require a "
+                  "missing key use expect_absent");
+            }
+            condition.kind = CasCondition::Kind::kVersion;
+            condition.expected_version = request->expected_version();
+            break;
+          case v1::CompareAndSwapRequest::EXPECTED_NOT_SET:
+            return absl::InvalidArgumentError(
+                "expected: one of expected_value, expect_absent or expected_version must "
+                "be set");
         }
-        condition.kind = CasCondition::Kind::kAbsent;
-        break;
-      case v1::CompareAndSwapRequest::kExpectedVersion:
-        if (request->expected_version() == 0) {
-          return absl::InvalidArgumentError(
-              "expected_version: must be > 0 (versions start at 1); to require a "
-              "missing key use expect_absent");
+        ASSIGN_OR_RETURN(Store::CasResult result,
+                         store_->CompareAndSwap(request->bucket(), request->key(), condition,
+                                                request->new_value()));
+        response->set_swapped(result.swapped);
+        response->set_revision(result.revision);
+        if (result.current) {
+          response->set_found(true);
+          response->set_current_value(std::move(result.current->value));
+          response->set_current_version(result.current->version);
         }
-        condition.kind = CasCondition::Kind::kVersion;
-        condition.expected_version = request->expected_version();
-        break;
-      case v1::CompareAndSwapRequest::EXPECTED_NOT_SET:
-        return absl::InvalidArgumentError(
-            "expected: one of expected_value, expect_absent or expected_version must "
-            "be set");
-    }
-    ASSIGN_OR_RETURN(
-        Store::CasResult result,
-        store_->CompareAndSwap(request->bucket(), request->key(), condition, request->new_value()));
-    response->set_swapped(result.swapped);
-    response->set_revision(result.revision);
-    if (result.current) {
-      response->set_found(true);
-      response->set_current_value(std::move(result.current->value));
-      response->set_current_version(result.current->version);
-    }
-    return absl::OkStatus();
-  });
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::GetMany(grpc::CallbackServerContext* context,
-                                             const v1::GetManyRequest* request,
+                                             std::unique_ptr<const v1::GetManyRequest> request,
                                              v1::GetManyResponse* response) {
-  return runner_->Run(context, methods_[kGetMany], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckKeyList(*request));
-    const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
-    ASSIGN_OR_RETURN(Store::ManyReadResult read, store_->GetMany(request->bucket(), keys));
-    size_t reply_bytes = 0;
-    for (const auto& value : read.values) reply_bytes += value ? value->value.size() : 0;
-    if (reply_bytes > limits_.max_batch_bytes) {
-      return absl::ResourceExhaustedError(StrCat(
-          "keys: the reply would carry ", reply_bytes, " bytes of values, more than the ",
-          limits_.max_batch_bytes, " bytes a batch may (--max-batch-bytes); ask for fewer keys"));
-    }
-    response->set_revision(read.revision);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      v1::GetManyResponse::Entry* entry = response->add_entries();
-      entry->set_key(keys[i]);
-      if (read.values[i]) {
-        entry->set_found(true);
-        entry->set_value(std::move(read.values[i]->value));
-        entry->set_version(read.values[i]->version);
-      }
-    }
-    return absl::OkStatus();
-  });
+  return runner_->Run(
+      context, methods_[kGetMany],
+      [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(CheckKeyList(*request));
+        const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
+        ASSIGN_OR_RETURN(Store::ManyReadResult read, store_->GetMany(request->bucket(), keys));
+        size_t reply_bytes = 0;
+        for (const auto& value : read.values) reply_bytes += value ? value->value.size() : 0;
+        if (reply_bytes > limits_.max_batch_bytes) {
+          return absl::ResourceExhaustedError(
+              StrCat("keys: the reply would carry ", reply_bytes,
+                     " bytes of values, more than the ", limits_.max_batch_bytes,
+                     " bytes a batch may (--max-batch-bytes); ask for fewer keys"));
+        }
+        response->set_revision(read.revision);
+        for (size_t i = 0; i < keys.size(); ++i) {
+          v1::GetManyResponse::Entry* entry = response->add_entries();
+          entry->set_key(keys[i]);
+          if (read.values[i]) {
+            entry->set_found(true);
+            entry->set_value(std::move(read.values[i]->value));
+            entry->set_version(read.values[i]->version);
+          }
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* context,
-                                             const v1::SetManyRequest* request,
+                                             std::unique_ptr<const v1::SetManyRequest> request,
                                              v1::SetManyResponse* response) {
-  return runner_->Run(context, methods_[kSetMany], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
-    RETURN_IF_ERROR(limits_.CheckBatchSize("entries", request->entries_size()));
-    size_t bytes = 0;
-    std::vector<std::pair<std::string, std::string>> pairs;
-    pairs.reserve(request->entries_size());
-    for (int i = 0; i < request->entries_size(); ++i) {
-      const v1::KeyValue& entry = request->entries(i);
-      RETURN_IF_ERROR(limits_.CheckKey(StrCat("entries[", i, "].key"), entry.key()));
-      RETURN_IF_ERROR(limits_.CheckValue(StrCat("entries[", i, "].value"), entry.value()));
-      bytes += entry.key().size() + entry.value().size();
-      pairs.emplace_back(entry.key(), entry.value());
-    }
-    RETURN_IF_ERROR(limits_.CheckBatchBytes("entries", bytes));
-    ASSIGN_OR_RETURN(Store::WriteResult write, store_->SetMany(request->bucket(), pairs));
-    response->set_revision(write.revision);
-    return absl::OkStatus();
-  });
+  return runner_->Run(
+      context, methods_[kSetMany],
+      [this, request = std::move(request), response]() -> absl::Status {
+        RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
+        RETURN_IF_ERROR(limits_.CheckBatchSize("entries", request->entries_size()));
+        size_t bytes = 0;
+        std::vector<std::pair<std::string, std::string>> pairs;
+        pairs.reserve(request->entries_size());
+        for (int i = 0; i < request->entries_size(); ++i) {
+          const v1::KeyValue& entry = request->entries(i);
+          RETURN_IF_ERROR(limits_.CheckKey(StrCat("entries[", i, "].key"), entry.key()));
+          RETURN_IF_ERROR(limits_.CheckValue(StrCat("entries[", i, "].value"), entry.value()));
+          bytes += entry.key().size() + entry.value().size();
+          pairs.emplace_back(entry.key(), entry.value());
+        }
+        RETURN_IF_ERROR(limits_.CheckBatchBytes("entries", bytes));
+        ASSIGN_OR_RETURN(Store::WriteResult write, store_->SetMany(request->bucket(), pairs));
+        response->set_revision(write.revision);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* KvService::DeleteMany(grpc::CallbackServerContext* context,
-                                                const v1::DeleteManyRequest* request,
-                                                v1::DeleteManyResponse* response) {
-  return runner_->Run(context, methods_[kDeleteMany], [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(CheckKeyList(*request));
-    const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
-    ASSIGN_OR_RETURN(Store::DeleteManyResult result, store_->DeleteMany(request->bucket(), keys));
-    response->set_deleted(result.deleted);
-    response->set_revision(result.revision);
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* KvService::DeleteMany(
+    grpc::CallbackServerContext* context, std::unique_ptr<const v1::DeleteManyRequest> request,
+    v1::DeleteManyResponse* response) {
+  return runner_->Run(context, methods_[kDeleteMany],
+                      [this, request = std::move(request), response]() -> absl::Status {
+                        RETURN_IF_ERROR(CheckKeyList(*request));
+                        const std::vector<std::string> keys(request->keys().begin(),
+                                                            request->keys().end());
+                        ASSIGN_OR_RETURN(Store::DeleteManyResult result,
+                                         store_->DeleteMany(request->bucket(), keys));
+                        response->set_deleted(result.deleted);
+                        response->set_revision(result.revision);
+                        return absl::OkStatus();
+                      });
 }
 
 }  // namespace wasikv

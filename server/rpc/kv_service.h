@@ -12,49 +12,61 @@
 #define WASIKV_SERVER_RPC_KV_SERVICE_H_
 
 #include <array>
+#include <memory>
 
 #include "server/metrics/server_metrics.h"
 #include "server/rpc/call_runner.h"
+#include "server/rpc/decoding_service.h"
 #include "server/rpc/request_limits.h"
 #include "server/storage/store.h"
 #include "wasikv/v1/kv.grpc.pb.h"
 
 namespace wasikv {
 
-class KvService final : public v1::KV::CallbackService {
+class KvService final {
  public:
-  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics);
+  KvService(Store* store, CallRunner* runner, const RequestLimits& limits, ServerMetrics* metrics,
+            const Authorizer* authorizer);
+  KvService(const KvService&) = delete;
+  KvService& operator=(const KvService&) = delete;
 
-  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
-                                v1::GetResponse* response) override;
-  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context, const v1::SetRequest* request,
-                                v1::SetResponse* response) override;
-  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
-                                   const v1::DeleteRequest* request,
-                                   v1::DeleteResponse* response) override;
-  grpc::ServerUnaryReactor* Exists(grpc::CallbackServerContext* context,
-                                   const v1::ExistsRequest* request,
-                                   v1::ExistsResponse* response) override;
-  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* context,
-                                     const v1::ListKeysRequest* request,
-                                     v1::ListKeysResponse* response) override;
-  grpc::ServerUnaryReactor* Increment(grpc::CallbackServerContext* context,
-                                      const v1::IncrementRequest* request,
-                                      v1::IncrementResponse* response) override;
-  grpc::ServerUnaryReactor* CompareAndSwap(grpc::CallbackServerContext* context,
-                                           const v1::CompareAndSwapRequest* request,
-                                           v1::CompareAndSwapResponse* response) override;
-  grpc::ServerUnaryReactor* GetMany(grpc::CallbackServerContext* context,
-                                    const v1::GetManyRequest* request,
-                                    v1::GetManyResponse* response) override;
-  grpc::ServerUnaryReactor* SetMany(grpc::CallbackServerContext* context,
-                                    const v1::SetManyRequest* request,
-                                    v1::SetManyResponse* response) override;
-  grpc::ServerUnaryReactor* DeleteMany(grpc::CallbackServerContext* context,
-                                       const v1::DeleteManyRequest* request,
-                                       v1::DeleteManyResponse* response) override;
+  // What grpc::ServerBuilder::RegisterService takes.
+  grpc::Service* service() { return &service_; }
 
  private:
+  // One handler per RPC; each owns its decoded request.
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                std::unique_ptr<const v1::GetRequest> request,
+                                v1::GetResponse* response);
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
+                                std::unique_ptr<const v1::SetRequest> request,
+                                v1::SetResponse* response);
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   std::unique_ptr<const v1::DeleteRequest> request,
+                                   v1::DeleteResponse* response);
+  grpc::ServerUnaryReactor* Exists(grpc::CallbackServerContext* context,
+                                   std::unique_ptr<const v1::ExistsRequest> request,
+                                   v1::ExistsResponse* response);
+  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* context,
+                                     std::unique_ptr<const v1::ListKeysRequest> request,
+                                     v1::ListKeysResponse* response);
+  grpc::ServerUnaryReactor* Increment(grpc::CallbackServerContext* context,
+                                      std::unique_ptr<const v1::IncrementRequest> request,
+                                      v1::IncrementResponse* response);
+  grpc::ServerUnaryReactor* CompareAndSwap(grpc::CallbackServerContext* context,
+                                           std::unique_ptr<const v1::CompareAndSwapRequest> request,
+                                           v1::CompareAndSwapResponse* response);
+  grpc::ServerUnaryReactor* GetMany(grpc::CallbackServerContext* context,
+                                    std::unique_ptr<const v1::GetManyRequest> request,
+                                    v1::GetManyResponse* response);
+  grpc::ServerUnaryReactor* SetMany(grpc::CallbackServerContext* context,
+                                    std::unique_ptr<const v1::SetManyRequest> request,
+                                    v1::SetManyResponse* response);
+  grpc::ServerUnaryReactor* DeleteMany(grpc::CallbackServerContext* context,
+                                       std::unique_ptr<const v1::DeleteManyRequest> request,
+                                       v1::DeleteManyResponse* response);
+
   enum Method {
     kGet,
     kSet,
@@ -79,6 +91,7 @@ class KvService final : public v1::KV::CallbackService {
   Store* const store_;
   CallRunner* const runner_;
   const RequestLimits limits_;
+  DecodingService<v1::KV> service_;
   std::array<RpcMethod*, kMethodCount> methods_;
 };
 

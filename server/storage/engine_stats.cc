@@ -12,7 +12,8 @@ void WriteStallListener::OnStallConditionsChanged(const rocksdb::WriteStallInfo&
 }
 
 EngineStats ReadEngineStats(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHandle* const> families,
-                            const WriteStallListener& stalls) {
+                            const WriteStallListener& stalls,
+                            const BackgroundErrorListener& errors) {
   const auto property = [db](rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& name) {
     uint64_t value = 0;
     return db->GetIntProperty(family, name, &value) ? value : 0;
@@ -40,6 +41,8 @@ EngineStats ReadEngineStats(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHand
                              property(any, rocksdb::DB::Properties::kIsWriteStopped) > 0;
   stats.write_delays = stalls.delays();
   stats.write_stops = stalls.stops();
+  stats.writes_stopped = errors.writes_stopped();
+  stats.error_recoveries = errors.recoveries();
   return stats;
 }
 

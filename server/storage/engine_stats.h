@@ -1,5 +1,5 @@
 // EngineStats: what RocksDB says about its own state, for operators: data
-// size, compaction debt, memory, and write stalls. Read on demand (a metrics
+// size, compaction debt, memory, write stalls and stops. Read on demand (a metrics
 // scrape), from DB properties that cost no I/O.
 //
 // WriteStallListener counts RocksDB's write stalls as they begin, since a
@@ -15,6 +15,7 @@
 
 #include "rocksdb/db.h"
 #include "rocksdb/listener.h"
+#include "server/storage/background_error_listener.h"
 
 namespace wasikv {
 
@@ -32,6 +33,8 @@ struct EngineStats {
   uint64_t write_delays = 0;        // stalls that slowed writes, since start
   uint64_t write_stops = 0;         // stalls that stopped writes, since start
   uint64_t background_errors = 0;
+  bool writes_stopped = false;    // by a background error (a full disk), until RocksDB recovers
+  uint64_t error_recoveries = 0;  // recoveries from such errors, since start
 };
 
 class WriteStallListener final : public rocksdb::EventListener {
@@ -49,7 +52,8 @@ class WriteStallListener final : public rocksdb::EventListener {
 // Reads the figures of `db` across `families` (the first holds the block
 // cache).
 EngineStats ReadEngineStats(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHandle* const> families,
-                            const WriteStallListener& stalls);
+                            const WriteStallListener& stalls,
+                            const BackgroundErrorListener& errors);
 
 }  // namespace wasikv
 

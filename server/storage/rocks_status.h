@@ -10,9 +10,16 @@
 namespace wasikv {
 
 // Maps a RocksDB status to a canonical code. `context` names the operation
-// ("commit", "read") and is prefixed to the message. Storage faults are
-// INTERNAL or UNAVAILABLE (retryable: busy, timed out, try again), never
-// INVALID_ARGUMENT: the caller's input is validated before it reaches RocksDB.
+// ("commit", "read") and is prefixed to the message, which keeps RocksDB's
+// own words (they name the damaged file, the full disk's file). The caller's
+// input is validated before it reaches RocksDB, so a storage fault is never
+// INVALID_ARGUMENT:
+//   RESOURCE_EXHAUSTED  the disk is full (or past a space limit); writes fail
+//                       until space is freed, reads go on
+//   DATA_LOSS           RocksDB found a damaged file (a checksum mismatch):
+//                       never a wrong value instead
+//   UNAVAILABLE         busy, timed out, try again, shutting down: retryable
+//   INTERNAL            any other I/O error
 absl::Status FromRocksStatus(const rocksdb::Status& status, std::string_view context);
 
 }  // namespace wasikv

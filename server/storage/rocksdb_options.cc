@@ -4,10 +4,11 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "server/storage/key_format.h"
+#include "server/storage/rocksdb_logger.h"
 
 namespace wasikv {
 
-rocksdb::DBOptions MakeDBOptions() {
+rocksdb::DBOptions MakeDBOptions(std::shared_ptr<rocksdb::Logger> info_log) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -17,7 +18,20 @@ rocksdb::DBOptions MakeDBOptions() {
   // All memtables together (data and change log) stay under this, so a
   // write burst cannot grow the process without bound.
   options.db_write_buffer_size = 128 << 20;
-  options.keep_log_file_num = 5;
+  // RocksDB's log goes into wasikvd's (rocksdb_logger.h): no LOG files in
+  // the data directory, where a full disk would make RocksDB abort on them.
+  options.info_log = std::move(info_log);
+  // WAL recovery. A write is acknowledged only once its WAL record is whole
+  // and synced, so after a crash (kill -9; power loss with --sync-writes) the
+  // only damage a WAL can hold is a torn last record, or zeros where space
+  // was preallocated: a write nobody was told succeeded.
+  // kTolerateCorruptedTailRecords drops exactly that and refuses to open on
+  // any other damage, and the error names the file (rocksdb_logger.h).
+  // RocksDB's default, kPointInTimeRecovery, would instead stop replaying at
+  // a damaged record in the middle and open without everything after it:
+  // acknowledged writes lost without a word. kAbsoluteConsistency would
+  // refuse the torn tail too, so a server killed mid-write could not restart.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // A clean shutdown flushes memtables so the next open replays no WAL.
   options.avoid_flush_during_shutdown = false;
   return options;
@@ -63,7 +77,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies(size_t block_cac
 }
 
 rocksdb::DBOptions MakeCheckpointDBOptions() {
-  rocksdb::DBOptions options = MakeDBOptions();
+  rocksdb::DBOptions options = MakeDBOptions(std::make_shared<RocksDbLogger>());
   options.create_if_missing = false;
   options.create_missing_column_families = false;
   options.max_background_jobs = 1;

@@ -3,6 +3,7 @@
 #define WASIKV_SERVER_STORAGE_ROCKSDB_OPTIONS_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@
 
 namespace wasikv {
 
-rocksdb::DBOptions MakeDBOptions();
+// RocksDB logs to `info_log` (a RocksDbLogger, rocksdb_logger.h).
+rocksdb::DBOptions MakeDBOptions(std::shared_ptr<rocksdb::Logger> info_log);
 // Column family "default": point reads dominate, so bloom filters and a
 // shared block cache.
 rocksdb::ColumnFamilyOptions MakeDataColumnFamilyOptions(size_t block_cache_bytes);

@@ -39,17 +39,22 @@ std::string QuoteKey(std::string_view key) {
   return quoted;
 }
 
-// Parses a stored counter: optional '-', then decimal digits, nothing else.
+// Parses a stored counter. A counter's text is the one way Increment writes
+// its number, as Redis requires for INCR: "0", or an optional '-' then a
+// digit 1-9 then digits. So "007", "-0", "+7", " 7" and "" are not counters:
+// each number has exactly one text, and Get shows what Increment would.
 absl::StatusOr<int64_t> ParseCounter(std::string_view text, std::string_view key) {
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
-  const bool well_formed = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+  const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
     return c >= '0' && c <= '9';
   });
-  if (!well_formed) {
+  const bool canonical = all_digits && (digits.front() != '0' || text == "0");
+  if (!canonical) {
     return absl::FailedPreconditionError(
         StrCat("value of key ", QuoteKey(key), " is ", QuoteKey(text),
-               ", not a decimal integer; Increment needs a value like \"-12\" or \"42\""));
+               ", not a decimal integer in canonical form; Increment needs a value written "
+               "like \"42\", \"-12\" or \"0\" (no '+', no leading zeros, no spaces)"));
   }
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -71,6 +76,23 @@ std::optional<VersionedValue> ToVersionedValue(const key_format::StoredValue& st
 
 absl::Status CorruptValue(std::string_view key) {
   return absl::DataLossError(StrCat("stored value of key ", QuoteKey(key), " is corrupt"));
+}
+
+// Why the store did not open. RocksDB's words name a damaged table file, but
+// for a damaged WAL only its log does (`wal_damage`).
+absl::Status OpenError(const rocksdb::Status& opened, const std::string& data_dir,
+                       const std::optional<std::string>& wal_damage) {
+  absl::Status status = FromRocksStatus(opened, StrCat("open of '", data_dir, "'"));
+  if (!opened.IsCorruption()) return status;
+  if (wal_damage) {
+    return absl::DataLossError(
+        StrCat("storage open of '", data_dir, "': the write-ahead log is damaged: ", *wal_damage,
+               ". Skipping the damage could lose acknowledged writes, so wasikvd does not "
+               "start; restore the data directory from a backup"));
+  }
+  return absl::DataLossError(
+      StrCat(status.message(),
+             ". wasikvd does not start on a damaged data directory; restore it from a backup"));
 }
 
 }  // namespace
@@ -96,11 +118,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       MakeColumnFamilies(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::DBOptions db_options = MakeDBOptions();
+  rocksdb::DBOptions db_options = MakeDBOptions(store->rocksdb_logger_);
   db_options.listeners.push_back(store->stall_listener_);
-  RETURN_IF_ERROR(
-      FromRocksStatus(rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &db),
-                      StrCat("open of '", options.data_dir, "'")));
+  db_options.listeners.push_back(store->error_listener_);
+  rocksdb::Status opened = rocksdb::DB::Open(db_options, options.data_dir, families, &handles, &db);
+  if (!opened.ok()) {
+    return OpenError(opened, options.data_dir, store->rocksdb_logger_->wal_damage());
+  }
   store->db_.reset(db);
   store->data_cf_ = handles[0];
   store->log_cf_ = handles[1];
@@ -167,6 +191,14 @@ absl::Status Store::Close() {
     stop_trimmer_ = true;
   }
   if (trimmer_.joinable()) trimmer_.join();
+  if (error_listener_->writes_stopped()) {
+    // Deliberately never deleted: see Close() in store.h.
+    (void)db_.release();
+    return absl::UnavailableError(
+        "storage close: a storage error stops writes (see the storage_writes_stopped log line), "
+        "so RocksDB was left as a crash leaves it; every acknowledged write is in the synced "
+        "WAL and the next start replays it");
+  }
   absl::Status status = FromRocksStatus(db_->FlushWAL(/*sync=*/true), "WAL flush");
   rocksdb::FlushOptions flush;
   flush.wait = true;
@@ -180,7 +212,7 @@ absl::Status Store::Close() {
 
 EngineStats Store::GetEngineStats() const {
   rocksdb::ColumnFamilyHandle* const families[] = {data_cf_, log_cf_};
-  return ReadEngineStats(db_.get(), families, *stall_listener_);
+  return ReadEngineStats(db_.get(), families, *stall_listener_, *error_listener_);
 }
 
 absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {

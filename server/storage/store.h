@@ -11,6 +11,12 @@
 // Callers validate input against RequestLimits before calling; the store
 // trusts sizes and charsets but never crashes on any input.
 //
+// Storage faults (rocks_status.h): while the disk is full every write fails
+// with RESOURCE_EXHAUSTED and reads go on; RocksDB resumes writes by itself
+// once space is free again (background_error_listener.h), and nothing that was
+// acknowledged is lost. A damaged file is DATA_LOSS naming the file, from the
+// read that meets it or from Open; never a wrong value.
+//
 // Thread safety: every method may be called from any number of threads. Calls
 // block (RocksDB reads, synced writes), so callers keep them off event loops.
 // Read-modify-write operations on one key are serialised by a striped
@@ -34,11 +40,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/storage/background_error_listener.h"
 #include "server/storage/backup.h"
 #include "server/storage/change_cache.h"
 #include "server/storage/commit_pipeline.h"
 #include "server/storage/engine_stats.h"
 #include "server/storage/key_lock_table.h"
+#include "server/storage/rocksdb_logger.h"
 
 namespace rocksdb {
 class DB;
@@ -129,7 +137,10 @@ class Store {
     uint64_t revision = 0;
   };
 
-  // Opens (creating if needed) the store in options.data_dir.
+  // Opens (creating if needed) the store in options.data_dir, replaying the
+  // WAL. DATA_LOSS naming the file if a WAL holds damage other than the torn
+  // tail a crash leaves, or if a file Open reads is damaged: the store never
+  // opens without a write it acknowledged.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   Store(const Store&) = delete;
@@ -140,6 +151,14 @@ class Store {
   // Flushes memtables and the WAL and closes RocksDB. Call once no other call
   // is in flight and make no other call afterwards; a second Close fails with
   // FAILED_PRECONDITION.
+  //
+  // While a storage error stops writes (a full disk) RocksDB cannot close:
+  // its WAL writer saw the error, and Debian's RocksDB (built with
+  // assertions) aborts on flushing it. Close then leaves RocksDB as a crash
+  // would and returns UNAVAILABLE. Nothing is lost (every acknowledged write
+  // is in the synced WAL, which the next Open replays), but RocksDB's threads
+  // still run: the process should end without running destructors
+  // (std::_Exit).
   absl::Status Close();
 
   // Buckets. FindBucket returns nullopt for a missing bucket in either mode.
@@ -257,6 +276,9 @@ class Store {
   KeyLockTable key_locks_;
   const std::shared_ptr<WriteStallListener> stall_listener_ =
       std::make_shared<WriteStallListener>();
+  const std::shared_ptr<BackgroundErrorListener> error_listener_ =
+      std::make_shared<BackgroundErrorListener>();
+  const std::shared_ptr<RocksDbLogger> rocksdb_logger_ = std::make_shared<RocksDbLogger>();
 
   absl::Mutex create_mu_;  // serialises bucket creation
   absl::Mutex buckets_mu_;

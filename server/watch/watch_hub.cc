@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/common/str_cat.h"
+
 namespace wasikv {
 namespace {
 
@@ -24,11 +26,16 @@ WatchHub::~WatchHub() {
   pool_.join();
 }
 
-bool WatchHub::Register(const std::shared_ptr<WatchStream>& stream) {
+absl::Status WatchHub::Register(const std::shared_ptr<WatchStream>& stream) {
   absl::MutexLock lock(&mu_);
-  if (shutting_down_) return false;
+  if (shutting_down_) return absl::UnavailableError("server shutting down");
+  if (streams_.size() >= options_.max_streams) {
+    return absl::ResourceExhaustedError(
+        StrCat("server has ", streams_.size(), " watch streams open, the most it serves ",
+               "(--max-watch-streams); close one or retry with backoff"));
+  }
   streams_.emplace(stream.get(), stream);
-  return true;
+  return absl::OkStatus();
 }
 
 void WatchHub::Unregister(WatchStream* stream) {

@@ -45,6 +45,8 @@ struct WatchHubOptions {
   // sent. A stream without budget waits; one response may exceed it when
   // nothing else is in flight.
   size_t max_inflight_bytes = 256 << 20;
+  // Open streams, all clients together; one more is RESOURCE_EXHAUSTED.
+  size_t max_streams = 10000;
 };
 
 class WatchHub {
@@ -59,9 +61,10 @@ class WatchHub {
   Store* store() const { return store_; }
   const WatchHubOptions& options() const { return options_; }
 
-  // Tracks a started stream (for progress and shutdown). False if the hub is
-  // shutting down: the caller ends the stream.
-  bool Register(const std::shared_ptr<WatchStream>& stream);
+  // Tracks a started stream (for progress and shutdown). UNAVAILABLE if the
+  // hub is shutting down, RESOURCE_EXHAUSTED if max_streams are open: the
+  // caller ends the stream with it.
+  absl::Status Register(const std::shared_ptr<WatchStream>& stream);
   void Unregister(WatchStream* stream);
 
   // `stream` is caught up at `next_revision`. Wakes it on the next commit to

@@ -2,24 +2,12 @@
 
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
-#include "server/rpc/grpc_status.h"
+#include "server/rpc/refused_stream.h"
 
 namespace wasikv {
 namespace {
 
 constexpr uint32_t kMinProgressIntervalMs = 100;
-
-// A stream that ends at once with `status` (bad request, trimmed start).
-class RefusedStream final : public grpc::ServerWriteReactor<v1::WatchResponse> {
- public:
-  RefusedStream(const grpc::Status& status, RpcMethod* method,
-                std::chrono::steady_clock::time_point start) {
-    method->Handled(static_cast<absl::StatusCode>(status.error_code()),
-                    std::chrono::steady_clock::now() - start);
-    Finish(status);
-  }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
@@ -67,26 +55,25 @@ absl::StatusOr<WatchStream::Target> WatchService::Validate(const v1::WatchReques
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* WatchService::Watch(
-    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchRequest& request) {
   const auto start_time = std::chrono::steady_clock::now();
   method_->Started();
-  absl::StatusOr<WatchStream::Target> target = Validate(*request);
-  if (!target.ok()) return new RefusedStream(ToGrpcStatus(target.status()), method_, start_time);
+  absl::StatusOr<WatchStream::Target> target = Validate(request);
+  if (!target.ok())
+    return new RefusedStream<v1::WatchResponse>(target.status(), method_, start_time);
 
   Store* store = hub_->store();
   const uint64_t start =
-      request->start_revision() == 0 ? store->CurrentRevision() + 1 : request->start_revision();
+      request.start_revision() == 0 ? store->CurrentRevision() + 1 : request.start_revision();
   const uint64_t oldest = store->OldestRevision();
   if (start < oldest) {
     context->AddTrailingMetadata("wasikv-oldest-revision", std::to_string(oldest));
-    return new RefusedStream(
-        grpc::Status(
-            grpc::StatusCode::OUT_OF_RANGE,
-            StrCat("start_revision ", start,
-                   " has been trimmed from history; the oldest revision "
-                   "still held is ",
-                   oldest,
-                   "; list the keys again and watch from the revision of that listing + 1")),
+    return new RefusedStream<v1::WatchResponse>(
+        absl::OutOfRangeError(StrCat(
+            "start_revision ", start,
+            " has been trimmed from history; the oldest revision "
+            "still held is ",
+            oldest, "; list the keys again and watch from the revision of that listing + 1")),
         method_, start_time);
   }
   auto stream =

@@ -7,28 +7,38 @@
 #define WASIKV_SERVER_WATCH_WATCH_SERVICE_H_
 
 #include "server/metrics/server_metrics.h"
+#include "server/rpc/decoding_service.h"
 #include "server/rpc/request_limits.h"
 #include "server/watch/watch_hub.h"
 #include "wasikv/v1/watch.grpc.pb.h"
 
 namespace wasikv {
 
-class WatchService final : public v1::Watch::CallbackService {
+class WatchService final {
  public:
-  WatchService(WatchHub* hub, const RequestLimits& limits, ServerMetrics* metrics)
+  WatchService(WatchHub* hub, const RequestLimits& limits, ServerMetrics* metrics,
+               const Authorizer* authorizer)
       : hub_(hub),
         limits_(limits),
-        method_(metrics->AddMethod("wasikv.v1.Watch", "Watch", RpcType::kServerStream)) {}
+        service_(metrics, authorizer),
+        method_(service_.ServeServerStreaming("Watch", Access::kRead, this, &WatchService::Watch)) {
+  }
+  WatchService(const WatchService&) = delete;
+  WatchService& operator=(const WatchService&) = delete;
 
-  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
-                                                     const v1::WatchRequest* request) override;
+  // What grpc::ServerBuilder::RegisterService takes.
+  grpc::Service* service() { return &service_; }
 
  private:
+  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
+                                                     const v1::WatchRequest& request);
+
   // The stream's target, or INVALID_ARGUMENT naming the field.
   absl::StatusOr<WatchStream::Target> Validate(const v1::WatchRequest& request) const;
 
   WatchHub* const hub_;
   const RequestLimits limits_;
+  DecodingService<v1::Watch> service_;
   RpcMethod* const method_;
 };
 

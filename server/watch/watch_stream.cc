@@ -21,8 +21,8 @@ WatchStream::WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, Rp
 
 void WatchStream::Begin() {
   self_ = shared_from_this();
-  if (!hub_->Register(self_)) {
-    Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  if (absl::Status registered = hub_->Register(self_); !registered.ok()) {
+    Complete(ToGrpcStatus(registered));
     return;
   }
   {

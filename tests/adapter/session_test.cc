@@ -3,6 +3,7 @@
 // mapping, with no WebAssembly in the way.
 #include "wasikv/adapter/session.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,40 @@ TEST_F(SessionTest, PolicyRefusalIsAccessDeniedAndUnknownBucketIsNoSuchStore) {
   KeyValueError error = ToKeyValueError(bad_name.status());
   EXPECT_EQ(error.kind, KeyValueError::Kind::kOther);
   EXPECT_THAT(error.message, HasSubstr("bucket"));
+}
+
+// The server's own rules, not only the host's list: a guest opening a bucket
+// its host's token may not read gets access-denied (Spin's conformance check).
+TEST_F(SessionTest, ServerRefusingTheHostsTokenIsAccessDenied) {
+  testing::TestServer guarded;
+  const std::string auth_file = guarded.dir.path() + "/auth";
+  {
+    // The SHA-256 of "host-token" (printf %s host-token | sha256sum).
+    std::ofstream(auth_file)
+        << "host sha256:ea5ac2eb186bca34e2e6ba462c609ebc992b23924d693ab43a94508cb977f18f "
+           "readwrite:tenant-*\n";
+  }
+  ASSERT_TRUE(guarded.Start({"--auth-file=" + auth_file}).ok());
+  ClientOptions options;
+  options.endpoint = guarded.process->address();
+  options.bearer_token = "host-token";
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
+  ASSERT_TRUE(client.ok());
+  HostOptions host_options;
+  host_options.default_bucket = "tenant-a";
+  Session session(std::make_shared<Host>(std::move(*client), host_options));
+  absl::StatusOr<Handle> allowed = session.Open("tenant-b");
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(session.Set(*allowed, "k", "v").ok());
+  absl::StatusOr<Handle> denied = session.Open("payroll");
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(ToKeyValueError(denied.status()).kind, KeyValueError::Kind::kAccessDenied);
+  EXPECT_THAT(Message(denied.status()), HasSubstr("payroll"));
+  // A host with no token at all is refused the same way.
+  Session anonymous(std::make_shared<Host>(guarded.client, HostOptions{}));
+  absl::StatusOr<Handle> stranger = anonymous.Open("tenant-b");
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_EQ(ToKeyValueError(stranger.status()).kind, KeyValueError::Kind::kAccessDenied);
 }
 
 TEST_F(SessionTest, StrictServerMakesAMissingBucketNoSuchStore) {

@@ -10,6 +10,7 @@
 #include "tests/adapter/guest_loader.h"
 #include "tests/adapter/test_server.h"
 #include "tests/adapter/watch_sequence.h"
+#include "tests/test_pki.h"
 #include "wasikv/client.h"
 
 namespace wasikv::testing {
@@ -97,6 +98,46 @@ TEST_F(WasikvRunTest, AnUnreachableServerIsAnErrorTheGuestSees) {
                                      "300", "--invoke", "healthy", GuestWasmPath("hostile_guest")});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output, "0\n");
+}
+
+// Against a wasikvd with mutual TLS: the --tls-* flags (or variables) reach
+// the guest's client; a file that cannot be read is a usage error.
+TEST(WasikvRunTls, TlsFlagsAndVariablesConnectWithMutualTls) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  ASSERT_TRUE(pki.MakeCa("ca", "wasikv test CA").ok());
+  ASSERT_TRUE(pki.MakeLeaf("server", {.ca = "ca", .common_name = "wasikvd"}).ok());
+  ASSERT_TRUE(pki.MakeLeaf("client", {.ca = "ca", .common_name = "guest", .serial = 2}).ok());
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+      dir.Join("data"), {"--tls-cert-file", pki.Cert("server"), "--tls-key-file", pki.Key("server"),
+                         "--tls-client-ca-file", pki.Cert("ca")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  KillOnCrash((*server)->pid());
+
+  CommandResult write =
+      RunCommand({WASIKV_RUN_PATH, "--endpoint", (*server)->address(), "--tls-ca", pki.Cert("ca"),
+                  "--tls-cert", pki.Cert("client"), "--tls-key", pki.Key("client"), "--invoke",
+                  "interop_write", "--arg", "42", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(write.exit_code, 0) << write.output;
+  EXPECT_EQ(write.output, "0\n");
+
+  // The same through the environment, with env(1) setting it.
+  CommandResult read = RunCommand(
+      {"/usr/bin/env", "WASIKV_ENDPOINT=" + (*server)->address(), "WASIKV_TLS_CA=" + pki.Cert("ca"),
+       "WASIKV_TLS_CERT=" + pki.Cert("client"), "WASIKV_TLS_KEY=" + pki.Key("client"),
+       WASIKV_RUN_PATH, "--invoke", "interop_read", GuestWasmPath("draft_guest")});
+  EXPECT_EQ(read.exit_code, 0) << read.output;
+  EXPECT_EQ(read.output, "42\n");
+
+  const std::string missing = dir.Join("missing.pem");
+  CommandResult unreadable = RunCommand({WASIKV_RUN_PATH, "--endpoint", (*server)->address(),
+                                         "--tls-ca", missing, GuestWasmPath("draft_guest")});
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_THAT(unreadable.output, HasSubstr("--tls-ca " + missing + ": cannot read"));
+  CommandResult no_key =
+      RunCommand({WASIKV_RUN_PATH, "--tls-cert", pki.Cert("client"), GuestWasmPath("draft_guest")});
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_THAT(no_key.output, HasSubstr("--tls-cert needs --tls-key"));
 }
 
 constexpr auto kWait = std::chrono::seconds(60);

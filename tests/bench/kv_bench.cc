@@ -54,6 +54,7 @@
 #include "rocksdb/version.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/key_format.h"
+#include "server/storage/rocksdb_logger.h"
 #include "server/storage/rocksdb_options.h"
 #include "server/storage/store.h"
 #include "tests/bench/bench_flags.h"
@@ -338,7 +339,8 @@ class RawRocksDb {
         {std::string(key_format::kLogColumnFamily), MakeLogColumnFamilyOptions()},
     };
     rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(MakeDBOptions(), dir, families, &handles_, &db);
+    rocksdb::Status s = rocksdb::DB::Open(MakeDBOptions(std::make_shared<RocksDbLogger>()), dir,
+                                          families, &handles_, &db);
     if (!s.ok()) {
       std::fprintf(stderr, "kv_bench: RocksDB open failed: %s\n", s.ToString().c_str());
       std::exit(1);

@@ -32,7 +32,7 @@ podman volume create "$volume" >/dev/null
 start() {
   containers+=("$1")
   podman run -d --name "$1" --read-only --tmpfs /tmp -v "$volume:/data" \
-    -p 127.0.0.1::50051 -p 127.0.0.1::50052 --stop-timeout 30 "$image" >/dev/null ||
+    -e WASIKV_ALLOW_INSECURE_REMOTE=true -p 127.0.0.1::50051 -p 127.0.0.1::50052 --stop-timeout 30 "$image" >/dev/null ||
     fail "podman run $1 failed"
   endpoint=$(podman port "$1" 50051/tcp)
   admin=$(podman port "$1" 50052/tcp)
@@ -44,6 +44,17 @@ start() {
 
 kv() { "$cli" --endpoint "$endpoint" --timeout 1s "$@"; }
 
+# Secure by default: on 0.0.0.0 without TLS and an auth file the image
+# refuses to start, in one line that says why.
+if refused=$(podman run --rm --read-only --tmpfs /tmp "$image" 2>&1); then
+  fail "the image served 0.0.0.0 without TLS and --auth-file"
+fi
+case "$refused" in
+  *"refusing to serve 0.0.0.0:50051 without TLS"*"--auth-file"*) ;;
+  *) fail "the image's refusal does not say why: $refused" ;;
+esac
+
+# The rest runs the image as a private test network allows.
 start "$run_id-1"
 poll 60 kv set test greeting "hello from $run_id" ||
   fail "no successful set through $endpoint within 60 s"

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string last_key = std::string(prefix) + std::string(rest);
   if (!last_key.empty() && last_key.size() <= max_key_bytes) {
     const absl::StatusOr<std::string> round_trip = wasikv::DecodeListCursor(
-        "cursor", wasikv::EncodeListCursor(last_key), prefix, max_key_bytes);
+        "cursor", wasikv::EncodeListCursor(prefix, last_key), prefix, max_key_bytes);
     FUZZ_CHECK(round_trip.ok());
     FUZZ_CHECK(*round_trip == last_key);
   }

@@ -20,7 +20,9 @@ constexpr napi_type_tag kHostTag = {0x7761'7369'6b76'686fULL, 0x7374'0000'0000'0
 // a bad value as a TypeError or RangeError naming it.
 class OptionReader {
  public:
-  OptionReader(napi_env env, napi_value options) : env_(env), options_(options) {}
+  // `prefix` names the object in messages ("options.", "options.tls.").
+  OptionReader(napi_env env, napi_value options, std::string prefix = "options.")
+      : env_(env), options_(options), prefix_(std::move(prefix)) {}
 
   bool String(const char* name, std::string& out, bool allow_empty) {
     Property property = GetProperty(env_, options_, name);
@@ -44,6 +46,18 @@ class OptionReader {
         ReadStringArray(env_, property.value, Name(name));
     if (!strings) return false;
     out = *std::move(strings);
+    return true;
+  }
+
+  // A PEM text option: it must hold `marker` (a file path is the usual
+  // mistake).
+  bool Pem(const char* name, std::string_view marker, std::string& out) {
+    if (!String(name, out, false)) return false;
+    if (!out.empty() && out.find(marker) == std::string::npos) {
+      ThrowTypeError(env_, Name(name) + " must be PEM text (" + std::string(marker) +
+                               "), not a file path: read the file first");
+      return false;
+    }
     return true;
   }
 
@@ -71,11 +85,40 @@ class OptionReader {
   }
 
  private:
-  static std::string Name(const char* name) { return std::string("options.") + name; }
+  std::string Name(const char* name) const { return prefix_ + name; }
 
   napi_env env_;
   napi_value options_;
+  std::string prefix_;
 };
+
+// options.tls: absent or null for plaintext; an object { ca, cert, key,
+// serverName } (each optional, PEM text) for TLS, {} trusting the system's
+// CAs.
+bool ReadTls(napi_env env, napi_value options, TlsOptions& tls) {
+  Property property = GetProperty(env, options, "tls");
+  if (!property.ok) return false;
+  if (property.value == nullptr || IsNullish(env, property.value)) return true;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, property.value, &type);
+  if (type != napi_object) {
+    ThrowTypeError(env, "options.tls must be an object { ca, cert, key, serverName }");
+    return false;
+  }
+  OptionReader read(env, property.value, "options.tls.");
+  if (!read.Pem("ca", "-----BEGIN CERTIFICATE-----", tls.root_certs_pem) ||
+      !read.Pem("cert", "-----BEGIN CERTIFICATE-----", tls.client_cert_chain_pem) ||
+      !read.Pem("key", "PRIVATE KEY-----", tls.client_private_key_pem) ||
+      !read.String("serverName", tls.server_name_override, false)) {
+    return false;
+  }
+  if (tls.client_cert_chain_pem.empty() != tls.client_private_key_pem.empty()) {
+    ThrowTypeError(env, "options.tls.cert and options.tls.key go together");
+    return false;
+  }
+  tls.use_tls = true;
+  return true;
+}
 
 }  // namespace
 
@@ -120,7 +163,7 @@ napi_value HostObject::New(napi_env env, napi_callback_info info) {
     double page_size = options.list_keys_page_size;
     double timeout_ms = 0;
     if (!read.String("endpoint", client.endpoint, false) ||
-        !read.String("token", client.bearer_token, true) ||
+        !read.String("token", client.bearer_token, true) || !ReadTls(env, js_options, client.tls) ||
         !read.String("defaultBucket", options.default_bucket, false) ||
         !read.Strings("allowedBuckets", options.allowed_buckets) ||
         !read.Strings("deniedBuckets", options.denied_buckets) ||

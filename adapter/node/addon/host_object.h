@@ -2,8 +2,14 @@
 // its guests run under (wasikv::adapter::Host), shared by the Sessions made
 // from it.
 //
-//   new Host({ endpoint, token, defaultBucket, allowedBuckets, deniedBuckets,
+//   new Host({ endpoint, token, tls, defaultBucket, allowedBuckets, deniedBuckets,
 //              maxHandles, maxCallAllocationBytes, timeoutMs, listKeysPageSize })
+//
+// tls, for a wasikvd with TLS: { ca, cert, key, serverName }, each optional;
+// ca, cert and key are PEM text (not paths): the CA that verifies the server
+// (left out: the system's CAs), and a client certificate and its key for
+// mutual TLS; serverName the name to check in the server's certificate if
+// not the endpoint's host. Absent or null: plaintext.
 //
 // Every option may be left out (the defaults are HostOptions' and
 // ClientOptions'); a mistyped or out-of-range one throws a TypeError or

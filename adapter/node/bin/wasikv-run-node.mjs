@@ -13,6 +13,7 @@
 // checkout (lib/addon.mjs); transpiled components are cached in
 // $WASIKV_NODE_CACHE or <tmpdir>/wasikv-node-<uid>.
 
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 const EXIT_OK = 0;
@@ -31,6 +32,15 @@ timed out), 2 usage, load or link error.
 
   --endpoint HOST:PORT   wasikvd to use [WASIKV_ENDPOINT] (default 127.0.0.1:50051)
   --token TOKEN          bearer token sent on every call [WASIKV_TOKEN]
+  --tls                  connect with TLS; the system's CAs verify the server
+                         [WASIKV_TLS=true]
+  --tls-ca FILE          PEM CA that verifies the server, implies --tls
+                         [WASIKV_TLS_CA]
+  --tls-cert FILE        PEM client certificate for mutual TLS, with --tls-key
+                         [WASIKV_TLS_CERT]
+  --tls-key FILE         PEM private key of --tls-cert [WASIKV_TLS_KEY]
+  --tls-server-name NAME name to check in the server's certificate (default:
+                         the endpoint's host) [WASIKV_TLS_SERVER_NAME]
   --invoke EXPORT        function to call: a component's by its WIT name
                          (check-spin or check_spin), a core module's as it
                          exports it (default run)
@@ -89,6 +99,11 @@ const FLAGS = {
   help: false,
   endpoint: true,
   token: true,
+  tls: false,
+  'tls-ca': true,
+  'tls-cert': true,
+  'tls-key': true,
+  'tls-server-name': true,
   invoke: true,
   arg: true,
   'default-bucket': true,
@@ -119,6 +134,18 @@ function apply(name, value, out) {
       break;
     case 'token':
       out.options.token = value;
+      break;
+    case 'tls':
+      out.tls.on = true;
+      break;
+    case 'tls-ca':
+    case 'tls-cert':
+    case 'tls-key':
+    case 'tls-server-name':
+      out.tls[name] = {
+        value: nonEmpty(name === 'tls-server-name' ? 'a host name' : 'a file path'),
+        source: `--${name}`,
+      };
       break;
     case 'invoke':
       out.invoke = nonEmpty('the name of an exported function');
@@ -183,6 +210,49 @@ function apply(name, value, out) {
   }
 }
 
+const TLS_VARIABLES = {
+  'tls-ca': 'WASIKV_TLS_CA',
+  'tls-cert': 'WASIKV_TLS_CERT',
+  'tls-key': 'WASIKV_TLS_KEY',
+  'tls-server-name': 'WASIKV_TLS_SERVER_NAME',
+};
+
+// The PEM text of the file a TLS setting names ({ value, source }).
+function readPem(setting, marker, what) {
+  let text;
+  try {
+    text = readFileSync(setting.value, 'utf8');
+  } catch (error) {
+    const reason = error.code === 'ENOENT' ? 'No such file or directory' : error.message;
+    throw new UsageError(`${setting.source} ${setting.value}: cannot read: ${reason}`);
+  }
+  if (!text.includes(marker)) {
+    throw new UsageError(`${setting.source} ${setting.value}: no PEM ${what} in it (${marker})`);
+  }
+  return text;
+}
+
+// The Host's tls option from the TLS settings, as run_args.cc's ResolveTls.
+function resolveTls(tls) {
+  const ca = tls['tls-ca'];
+  const cert = tls['tls-cert'];
+  const key = tls['tls-key'];
+  const serverName = tls['tls-server-name'];
+  if (!tls.on && !ca && !cert && !key && !serverName) return undefined;
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new UsageError(cert ? `${cert.source} needs --tls-key` : `${key.source} needs --tls-cert`);
+  }
+  const certificate = '-----BEGIN CERTIFICATE-----';
+  const options = {};
+  if (ca) options.ca = readPem(ca, certificate, 'certificate');
+  if (cert) {
+    options.cert = readPem(cert, certificate, 'certificate');
+    options.key = readPem(key, 'PRIVATE KEY-----', 'private key');
+  }
+  if (serverName) options.serverName = serverName.value;
+  return options;
+}
+
 // The command line, as adapter/run/run_args.cc parses it.
 function parseArgs(argv, env) {
   const out = {
@@ -191,6 +261,7 @@ function parseArgs(argv, env) {
     invoke: undefined,
     args: [],
     options: { allowedBuckets: [], deniedBuckets: [] },
+    tls: { on: false },
     watchEvents: undefined,
     watchBuckets: [],
     watchTimeoutMs: undefined,
@@ -198,6 +269,16 @@ function parseArgs(argv, env) {
   };
   if (env.WASIKV_ENDPOINT) out.options.endpoint = env.WASIKV_ENDPOINT;
   if (env.WASIKV_TOKEN) out.options.token = env.WASIKV_TOKEN;
+  if (env.WASIKV_TLS) {
+    if (['1', 'true', 'yes', 'on'].includes(env.WASIKV_TLS)) {
+      out.tls.on = true;
+    } else if (!['0', 'false', 'no', 'off'].includes(env.WASIKV_TLS)) {
+      throw new UsageError(`$WASIKV_TLS: '${env.WASIKV_TLS}' is not true or false`);
+    }
+  }
+  for (const [name, variable] of Object.entries(TLS_VARIABLES)) {
+    if (env[variable]) out.tls[name] = { value: env[variable], source: `$${variable}` };
+  }
   const positional = [];
   for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
@@ -231,6 +312,8 @@ function parseArgs(argv, env) {
     apply(name, value ?? '', out);
   }
   if (out.help) return out;
+  const tls = resolveTls(out.tls);
+  if (tls !== undefined) out.options.tls = tls;
   if (out.watchEvents === undefined) {
     if (out.watchBuckets.length > 0) throw new UsageError('--watch-bucket needs --watch-events');
     if (out.watchTimeoutMs !== undefined) {

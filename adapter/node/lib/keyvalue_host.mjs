@@ -54,6 +54,7 @@ const CONSTRUCT = Symbol('wasikv construct');
 const HOST_OPTION_NAMES = [
   'endpoint',
   'token',
+  'tls',
   'defaultBucket',
   'allowedBuckets',
   'deniedBuckets',

@@ -23,16 +23,21 @@ struct RetryPolicy {
   double backoff_multiplier = 2.0;
 };
 
-// Transport security. Used once the server is run with TLS; with
-// use_tls=false the channel is plaintext (the local default).
+// Transport security, for a wasikvd run with --tls-cert-file (TLS) and
+// --tls-client-ca-file (mutual TLS). With use_tls=false the channel is
+// plaintext (the local default) and the other fields must be empty. The PEM
+// fields hold PEM text, not file paths: Client::Create refuses a field
+// without its PEM marker with INVALID_ARGUMENT naming it.
 struct TlsOptions {
   bool use_tls = false;
   // PEM roots to verify the server; empty uses the system's roots.
   std::string root_certs_pem;
-  // PEM client certificate chain and private key, for mutual TLS.
+  // PEM client certificate chain and private key, for mutual TLS; both or
+  // neither.
   std::string client_cert_chain_pem;
   std::string client_private_key_pem;
-  // Name to verify in the server certificate, if not the endpoint's host.
+  // Name to verify in the server certificate, if not the endpoint's host
+  // (e.g. dialling an IP whose certificate names only kv.internal).
   std::string server_name_override;
 };
 

@@ -99,9 +99,9 @@ export class RunningCommand {
   }
 }
 
-// Starts wasikvd on 127.0.0.1:0 with a fresh data directory and waits for the address it writes
-// to fd 3 once it serves.
-export async function startServer() {
+// Starts wasikvd on 127.0.0.1:0 with a fresh data directory and `extraArgs` (e.g. the --tls-*
+// flags), and waits for the address it writes to fd 3 once it serves.
+export async function startServer(extraArgs = []) {
   const dataDir = await mkdtemp(join(tmpdir(), 'wasikv-node-test-'));
   const child = spawn(
     requiredEnv('WASIKVD'),
@@ -112,6 +112,7 @@ export async function startServer() {
       dataDir,
       '--ready-fd=3',
       '--sync-writes=false',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
   );
@@ -158,9 +159,9 @@ export async function startServer() {
   return new WasikvServer(child, endpoint, dataDir, killOnExit);
 }
 
-// startServer() for the test `t`, stopped when `t` ends.
-export async function startServerFor(t) {
-  const server = await startServer();
+// startServer(extraArgs) for the test `t`, stopped when `t` ends.
+export async function startServerFor(t, extraArgs = []) {
+  const server = await startServer(extraArgs);
   t.after(() => server.stop());
   return server;
 }
