@@ -6,7 +6,9 @@
 #       foreground on 127.0.0.1:50051 with its data in ./data.
 #   deploy/quickstart.sh test
 #       installs what is missing, builds everything the tests need and runs the
-#       whole suite with ctest. This is what CI runs (.ci/run).
+#       whole suite with ctest; then builds and runs the sanitizer trees (asan:
+#       ASan+UBSan, tsan: ThreadSanitizer) and the fuzzers (fuzz) of
+#       CMakePresets.json. This is what CI runs (.ci/run).
 #   deploy/quickstart.sh deps
 #       installs only what building wasikvd needs (BUILD_PACKAGES).
 #   deploy/quickstart.sh build [PREFIX]
@@ -45,10 +47,13 @@ BUILD_PACKAGES=(
 # podman on runc (crun fails on these hosts' cgroups), make its Debian base
 # images with debootstrap, and start deploy/compose.yaml with podman-compose.
 # As root podman needs neither uidmap nor fuse-overlayfs.
+# The asan and tsan trees use gcc's sanitizer runtimes (gcc's own
+# dependencies); the fuzz tree's clang needs libclang-rt-14-dev (libFuzzer,
+# FuzzedDataProvider.h and clang's ASan/UBSan runtimes).
 # The TLS tests make their CAs and certificates with the openssl command.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
-  wabt clang lld wasi-libc libclang-rt-14-dev-wasm32
+  wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
   nodejs
   systemd prometheus curl python3
   podman runc debootstrap podman-compose
@@ -155,6 +160,13 @@ case "${1:-}" in
     cmake --preset ci
     cmake --build --preset ci
     ctest --preset ci
+    # The same C++ tests under the sanitizers, then each fuzzer over its
+    # corpus and for a few seconds; each tree in its own build/<preset>.
+    for preset in asan tsan fuzz; do
+      cmake --preset "$preset"
+      cmake --build --preset "$preset"
+      ctest --preset "$preset"
+    done
     ;;
   *)
     echo "usage: $0 serve [wasikvd flags...] | test | deps | build [PREFIX] | runtime-packages BINARY..." >&2

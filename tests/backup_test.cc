@@ -300,6 +300,7 @@ TEST_F(BackupTest, RestoredServerServesExactlyTheBackupRevisionAndContinuesAbove
 
   // A writer that keeps committing while the backup runs.
   std::atomic<bool> stop{false};
+  std::atomic<bool> writer_failed{false};
   std::atomic<int> written{0};
   std::thread writer([&] {
     for (int i = 0; !stop.load(); ++i) {
@@ -308,13 +309,19 @@ TEST_F(BackupTest, RestoredServerServesExactlyTheBackupRevisionAndContinuesAbove
       auto set = client_->Set("alpha", key, value);
       if (!set.ok()) {
         ADD_FAILURE() << set.status();
+        writer_failed.store(true);
         return;
       }
       model_.Record("alpha", key, value, set->revision);
       written.fetch_add(1);
     }
   });
-  while (written.load() < 20) std::this_thread::yield();
+  // A writer that failed writes no more: waiting for it would hang the test.
+  while (written.load() < 20 && !writer_failed.load()) std::this_thread::yield();
+  if (writer_failed.load()) {
+    writer.join();
+    FAIL() << "the writer failed before the backup started";
+  }
   const auto backup_start = std::chrono::steady_clock::now();
   const std::vector<Model::Write> before_backup = model_.writes();
   absl::StatusOr<BackupResult> backup = Backup("full");

@@ -16,7 +16,6 @@
 #include <cstring>
 #include <string>
 
-#include "absl/base/config.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -147,7 +146,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
 
 ServerProcess::~ServerProcess() {
   if (exited_) return;
-#if defined(ABSL_HAVE_ADDRESS_SANITIZER) || defined(ABSL_HAVE_THREAD_SANITIZER)
+#ifdef WASIKV_SANITIZED
   // Under a sanitizer the server stops the graceful way, so what it reports
   // at exit (LeakSanitizer's leaks above all) reaches this test's output, and
   // a server that does not exit 0 fails the test that ran it.
