@@ -1,13 +1,12 @@
 #include "server/wasikv_server.h"
 
-#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/common/log.h"
 #include "server/common/str_cat.h"
+#include "server/health/health_service.h"
 #include "server/metrics/process_metrics.h"
 
 namespace wasikv {
@@ -20,6 +19,13 @@ constexpr int kKeepaliveTimeoutMs = 10'000;
 constexpr int kMinClientPingIntervalMs = 10'000;
 
 // The services grpc.health.v1.Health answers for by name.
+// After the last call of a drain, how long new calls are still refused by
+// wasikvd (see Shutdown).
+constexpr std::chrono::milliseconds kDrainQuietPeriod{100};
+// How long ended watch streams may take to send their status.
+constexpr std::chrono::milliseconds kWatchGrace{500};
+// How long gRPC's own shutdown waits for what is still open after that.
+constexpr std::chrono::milliseconds kShutdownGrace{100};
 constexpr const char* kHealthServices[] = {"wasikv.v1.KV", "wasikv.v1.Buckets", "wasikv.v1.Watch"};
 
 }  // namespace
@@ -145,10 +151,8 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = Authorizer::Create(std::move(auth));
   if (!authorizer.ok()) return authorizer.status();
   std::unique_ptr<WasikvServer> server(new WasikvServer(config, store, std::move(*authorizer)));
-  grpc::EnableDefaultHealthCheckService(true);
-  // Touching the health descriptors links them in, so reflection can
-  // describe grpc.health.v1.Health like every other service.
-  (void)grpc::health::v1::HealthCheckResponse::descriptor();
+  // wasikvd's own grpc.health.v1.Health (server/health/health_service.h).
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -169,6 +173,7 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   builder.RegisterService(server->buckets_service_.service());
   builder.RegisterService(server->watch_service_.service());
   builder.RegisterService(server->admin_service_.service());
+  builder.RegisterService(server->health_.service());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.MaxRequestBytes()));
   grpc::ResourceQuota quota("wasikvd");
   quota.Resize(config.grpc_memory_limit);
@@ -197,9 +202,8 @@ absl::StatusOr<std::unique_ptr<WasikvServer>> WasikvServer::Start(const ServerCo
   AddConnectionMetrics(&server->metrics_, port);
   // Probes ask by service name (Kubernetes' grpc probe, grpcurl, load
   // balancers); the empty name is the server as a whole.
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  for (const char* service : kHealthServices) health->SetServingStatus(service, true);
+  server->health_.SetServing("", true);
+  for (const char* service : kHealthServices) server->health_.SetServing(service, true);
   server->ready_ = true;
 
   if (!config.admin_listen.empty()) {
@@ -222,11 +226,40 @@ void WasikvServer::Shutdown(std::chrono::milliseconds timeout) {
   shut_down_ = true;
   // Load balancers and probes see NOT_SERVING before the listener closes.
   ready_ = false;
-  server_->GetHealthCheckService()->SetServingStatus(false);
-  // Streams never end by themselves, so end them first rather than wait out
-  // the drain timeout.
+  // Health watchers (probes, load balancers) hear NOT_SERVING and their
+  // streams end, so they hold nothing open.
+  health_.Shutdown();
+  // Streams never end by themselves, so end them first (UNAVAILABLE, with
+  // the revision to resume from) rather than wait out the timeout.
   watch_hub_.Shutdown();
-  server_->Shutdown(std::chrono::system_clock::now() + timeout);
+  // Every call is answered by wasikvd itself: those running finish, and
+  // those that arrive meanwhile are refused with UNAVAILABLE. Only then does
+  // gRPC shut down, which cancels whatever reaches it (CANCELLED), so what
+  // reaches it by then is at most a call sent in the instant of its GOAWAY.
+  const auto began = std::chrono::steady_clock::now();
+  const auto deadline = began + timeout;
+  const bool drained = runner_.Drain(deadline, kDrainQuietPeriod);
+  const auto millis_since = [](std::chrono::steady_clock::time_point t) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+            .count());
+  };
+  LogEvent(drained ? spdlog::level::info : spdlog::level::warn,
+           drained ? "calls_drained" : "drain_timed_out", {{"millis", millis_since(began)}});
+  // Watch streams ended above finish once their status is sent.
+  watch_hub_.WaitForStreamsToEnd(
+      std::min(deadline, std::chrono::steady_clock::now() + kWatchGrace));
+  // gRPC's shutdown returns only once every connection is gone, and clients
+  // keep idle ones open after its GOAWAY: so its deadline is always reached,
+  // and is kept short. By now every call wasikvd ran or refused is done;
+  // what is left is a refusal being sent, a watch whose reader stopped
+  // reading, or nothing.
+  const auto grace = std::min<std::chrono::steady_clock::duration>(
+      kShutdownGrace, std::max<std::chrono::steady_clock::duration>(
+                          deadline - std::chrono::steady_clock::now(), {}));
+  const auto grpc_began = std::chrono::steady_clock::now();
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  LogEvent(spdlog::level::info, "grpc_shut_down", {{"millis", millis_since(grpc_began)}});
   runner_.Stop();
   // Last, so /healthz answers (alive, draining) until the drain is over.
   if (admin_) admin_->Stop();

@@ -6,10 +6,11 @@
 // the gRPC port speaks only TLS (mutual TLS with a client auth mode), its
 // certificates reloaded by ServerTls; the admin port stays plaintext.
 //
-// Lifecycle: Start() binds and serves; Shutdown() marks /readyz and health NOT_SERVING,
-// ends watch streams with UNAVAILABLE (they resume elsewhere from their last
-// revision), refuses new calls, lets in-flight calls finish until the
-// timeout, cancels the rest and joins the workers. The store is borrowed and must outlive the
+// Lifecycle: Start() binds and serves; Shutdown() marks /readyz and health
+// NOT_SERVING, ends watch and health watch streams with UNAVAILABLE (watches
+// resume elsewhere from their last revision), refuses new calls with
+// UNAVAILABLE while in-flight calls finish (until the timeout), then shuts
+// gRPC down and joins the workers. The store is borrowed and must outlive the
 // server; close it only after Shutdown() returns.
 //
 // Thread safety: Start and Shutdown from one thread; address(), tls_enabled()
@@ -26,6 +27,7 @@
 #include "grpcpp/server.h"
 #include "server/admin/admin_http_server.h"
 #include "server/auth/authorizer.h"
+#include "server/health/health_service.h"
 #include "server/metrics/server_metrics.h"
 #include "server/rpc/admin_service.h"
 #include "server/rpc/buckets_service.h"
@@ -74,6 +76,7 @@ class WasikvServer {
   WatchHub watch_hub_;
   WatchService watch_service_;
   AdminService admin_service_;
+  HealthService health_;
   // Before server_: gRPC calls into it on every handshake until the server is gone.
   std::unique_ptr<ServerTls> tls_;
   std::unique_ptr<grpc::Server> server_;

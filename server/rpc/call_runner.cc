@@ -1,5 +1,7 @@
 #include "server/rpc/call_runner.h"
 
+#include <algorithm>
+
 #include "server/common/log.h"
 #include "server/common/str_cat.h"
 
@@ -16,6 +18,45 @@ void CallRunner::Stop() {
   pool_.join();
 }
 
+absl::Status CallRunner::ShuttingDown() {
+  return absl::UnavailableError(
+      "server shutting down: the call was not run; retry it on another server or once this one "
+      "is back");
+}
+
+void CallRunner::EndActive() {
+  if (active_.fetch_sub(1) == 1 && draining_.load()) {
+    absl::MutexLock lock(&idle_mu_);
+    idle_.SignalAll();
+  }
+}
+
+bool CallRunner::Drain(std::chrono::steady_clock::time_point deadline,
+                       std::chrono::milliseconds quiet_period) {
+  // Clients between two calls get until a quiet period after this to send
+  // their next one and be refused.
+  last_refusal_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  draining_.store(true);
+  const auto quiet_since = [&] {
+    return std::chrono::steady_clock::time_point(
+               std::chrono::steady_clock::duration(last_refusal_.load())) +
+           quiet_period;
+  };
+  absl::MutexLock lock(&idle_mu_);
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return active_.load() == 0;
+    if (active_.load() > 0) {
+      // Woken by the last call's end; the timeout only bounds the wait.
+      idle_.WaitWithTimeout(&idle_mu_, absl::FromChrono(deadline - now));
+      continue;
+    }
+    const auto quiet = quiet_since();
+    if (now >= quiet) return true;
+    idle_.WaitWithTimeout(&idle_mu_, absl::FromChrono(std::min(quiet, deadline) - now));
+  }
+}
+
 absl::Status CallRunner::Overloaded() const {
   return absl::ResourceExhaustedError(
       StrCat("server overloaded: ", max_queued_calls_,
@@ -24,7 +65,12 @@ absl::Status CallRunner::Overloaded() const {
 
 grpc::ServerUnaryReactor* CallRunner::Refuse(grpc::CallbackServerContext* context,
                                              RpcMethod* method, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  return FinishNow(context, NewReactor(), method, status);
+}
+
+grpc::ServerUnaryReactor* CallRunner::FinishNow(grpc::CallbackServerContext* context,
+                                                Reactor* reactor, RpcMethod* method,
+                                                const absl::Status& status) {
   method->Started();
   Finish(context, reactor, method, status, std::chrono::steady_clock::now());
   return reactor;

@@ -7,8 +7,15 @@
 // is bounded: past max_queued_calls a call fails at once with
 // RESOURCE_EXHAUSTED, so overload sheds load instead of growing memory.
 //
-// Thread safety: Run() may be called from any thread. Stop() joins the pool
-// after running what is queued; call it once gRPC has shut down.
+// Shutdown is two steps. Drain() refuses every call that arrives from then
+// on with UNAVAILABLE and waits for the calls already accepted to finish,
+// so each call is either run to its answer or refused without running:
+// gRPC's own shutdown would instead cancel calls that race it (CANCELLED,
+// which clients must not retry blindly). Stop() then joins the pool.
+//
+// Thread safety: Run() and Drain() may be called from any thread. Stop()
+// joins the pool after running what is queued; call it once gRPC has shut
+// down.
 #ifndef WASIKV_SERVER_RPC_CALL_RUNNER_H_
 #define WASIKV_SERVER_RPC_CALL_RUNNER_H_
 
@@ -18,6 +25,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "grpcpp/server_context.h"
@@ -39,11 +47,17 @@ class CallRunner {
   template <typename Work>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, RpcMethod* method,
                                 Work work) {
+    // Counted before the check, so Drain() either sees this call or this
+    // call sees the drain (both atomics are sequentially consistent).
+    Reactor* reactor = NewReactor();
+    if (draining_.load()) {
+      last_refusal_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+      return FinishNow(context, reactor, method, ShuttingDown());
+    }
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
-      return Refuse(context, method, Overloaded());
+      return FinishNow(context, reactor, method, Overloaded());
     }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     const auto start = std::chrono::steady_clock::now();
     method->Started();
     boost::asio::post(
@@ -63,6 +77,13 @@ class CallRunner {
   grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, RpcMethod* method,
                                    const absl::Status& status);
 
+  // Refuses new calls from now on and waits until the accepted ones have
+  // finished and no call has been refused for `quiet_period` (clients that
+  // were between two calls get UNAVAILABLE from here rather than meet
+  // gRPC's shutdown), or until `deadline`. True if drained by the deadline.
+  bool Drain(std::chrono::steady_clock::time_point deadline,
+             std::chrono::milliseconds quiet_period);
+
   void Stop();
 
   // Calls waiting for a worker now, and the most that may wait.
@@ -70,7 +91,31 @@ class CallRunner {
   size_t max_queued_calls() const { return max_queued_calls_; }
 
  private:
+  // A unary call's reactor: counts the call as active until gRPC is done
+  // with it (its status sent), which DefaultReactor cannot tell.
+  class Reactor : public grpc::ServerUnaryReactor {
+   public:
+    explicit Reactor(CallRunner* runner) : runner_(runner) {}
+    void OnDone() override {
+      CallRunner* runner = runner_;
+      delete this;
+      runner->EndActive();
+    }
+    void OnCancel() override {}
+
+   private:
+    CallRunner* const runner_;
+  };
+
+  Reactor* NewReactor() {
+    active_.fetch_add(1);
+    return new Reactor(this);
+  }
+  grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, Reactor* reactor,
+                                      RpcMethod* method, const absl::Status& status);
   absl::Status Overloaded() const;
+  static absl::Status ShuttingDown();
+  void EndActive();
   // Logs the call and finishes it.
   void Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               RpcMethod* method, const absl::Status& status,
@@ -79,6 +124,13 @@ class CallRunner {
   boost::asio::thread_pool pool_;
   const size_t max_queued_calls_;
   std::atomic<size_t> queued_{0};
+  // Calls given a reactor and not yet done.
+  std::atomic<size_t> active_{0};
+  std::atomic<bool> draining_{false};
+  // steady_clock ticks of the last call refused by the drain.
+  std::atomic<int64_t> last_refusal_{0};
+  absl::Mutex idle_mu_;
+  absl::CondVar idle_;
   bool stopped_ = false;
 };
 

@@ -38,6 +38,15 @@ absl::Status WatchHub::Register(const std::shared_ptr<WatchStream>& stream) {
   return absl::OkStatus();
 }
 
+bool WatchHub::WaitForStreamsToEnd(std::chrono::steady_clock::time_point deadline) {
+  const auto left = deadline - std::chrono::steady_clock::now();
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&WatchHub::NoStreamsLeft, this),
+                              absl::FromChrono(std::max(left, decltype(left){})));
+}
+
+bool WatchHub::NoStreamsLeft(WatchHub* hub) { return hub->streams_.empty(); }
+
 void WatchHub::Unregister(WatchStream* stream) {
   absl::MutexLock lock(&mu_);
   streams_.erase(stream);

@@ -67,6 +67,11 @@ class WatchHub {
   absl::Status Register(const std::shared_ptr<WatchStream>& stream);
   void Unregister(WatchStream* stream);
 
+  // After Shutdown(): waits until every stream is done (its status sent) or
+  // `deadline`. True if none is left. A stream whose reader stopped reading
+  // cannot send its status; gRPC's shutdown cancels it.
+  bool WaitForStreamsToEnd(std::chrono::steady_clock::time_point deadline);
+
   // `stream` is caught up at `next_revision`. Wakes it on the next commit to
   // its bucket. Returns false if a commit it may not have seen already
   // happened: the caller pulls again instead of waiting.
@@ -109,6 +114,8 @@ class WatchHub {
 
   absl::Mutex mu_;
   std::map<WatchStream*, std::weak_ptr<WatchStream>> streams_ ABSL_GUARDED_BY(mu_);
+  // Condition of WaitForStreamsToEnd; called with mu_ held.
+  static bool NoStreamsLeft(WatchHub* hub) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Caught-up streams by bucket; a stream appears at most once.
   std::map<std::string, std::map<WatchStream*, std::weak_ptr<WatchStream>>, std::less<>> parked_
       ABSL_GUARDED_BY(mu_);
