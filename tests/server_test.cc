@@ -831,6 +831,10 @@ TEST(ServerFlags, BadFlagsExitWithUsageError) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.output, HasSubstr("--max-key-bytes"));
 
+  result = testing::RunWasikvd({"--handshake-timeout=50ms"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, HasSubstr("--handshake-timeout: '50ms' is shorter than the minimum"));
+
   result = testing::RunWasikvd({"--no-such-flag"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.output, HasSubstr("unknown flag --no-such-flag"));
