@@ -25,7 +25,14 @@ absl::Status CallRunner::ShuttingDown() {
 }
 
 void CallRunner::EndActive() {
-  if (active_.fetch_sub(1) == 1 && draining_.load()) {
+  if (!draining_.load()) {
+    active_.fetch_sub(1);
+    return;
+  }
+  // The client that got this answer is about to send its next call: the
+  // quiet period starts now, not at the last refusal.
+  MarkDrainActivity();
+  if (active_.fetch_sub(1) == 1) {
     absl::MutexLock lock(&idle_mu_);
     idle_.SignalAll();
   }
@@ -35,11 +42,11 @@ bool CallRunner::Drain(std::chrono::steady_clock::time_point deadline,
                        std::chrono::milliseconds quiet_period) {
   // Clients between two calls get until a quiet period after this to send
   // their next one and be refused.
-  last_refusal_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  MarkDrainActivity();
   draining_.store(true);
   const auto quiet_since = [&] {
     return std::chrono::steady_clock::time_point(
-               std::chrono::steady_clock::duration(last_refusal_.load())) +
+               std::chrono::steady_clock::duration(last_drain_activity_.load())) +
            quiet_period;
   };
   absl::MutexLock lock(&idle_mu_);

@@ -51,7 +51,7 @@ class CallRunner {
     // call sees the drain (both atomics are sequentially consistent).
     Reactor* reactor = NewReactor();
     if (draining_.load()) {
-      last_refusal_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+      MarkDrainActivity();
       return FinishNow(context, reactor, method, ShuttingDown());
     }
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
@@ -78,9 +78,11 @@ class CallRunner {
                                    const absl::Status& status);
 
   // Refuses new calls from now on and waits until the accepted ones have
-  // finished and no call has been refused for `quiet_period` (clients that
-  // were between two calls get UNAVAILABLE from here rather than meet
-  // gRPC's shutdown), or until `deadline`. True if drained by the deadline.
+  // finished and no call has ended or been refused for `quiet_period`
+  // (clients that were between two calls, or just got their answer, send
+  // their next call in that window and get UNAVAILABLE from here rather than
+  // meet gRPC's shutdown), or until `deadline`. True if drained by the
+  // deadline.
   bool Drain(std::chrono::steady_clock::time_point deadline,
              std::chrono::milliseconds quiet_period);
 
@@ -116,6 +118,9 @@ class CallRunner {
   absl::Status Overloaded() const;
   static absl::Status ShuttingDown();
   void EndActive();
+  void MarkDrainActivity() {
+    last_drain_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
   // Logs the call and finishes it.
   void Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               RpcMethod* method, const absl::Status& status,
@@ -127,8 +132,8 @@ class CallRunner {
   // Calls given a reactor and not yet done.
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};
-  // steady_clock ticks of the last call refused by the drain.
-  std::atomic<int64_t> last_refusal_{0};
+  // steady_clock ticks of the last call refused or ended while draining.
+  std::atomic<int64_t> last_drain_activity_{0};
   absl::Mutex idle_mu_;
   absl::CondVar idle_;
   bool stopped_ = false;
