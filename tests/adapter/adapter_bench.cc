@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "client/bench/process_stats.h"
 #include "tests/adapter/guest_loader.h"
 #include "tests/bench/bench_flags.h"
-#include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
 #include "wasikv/adapter/host.h"

@@ -46,6 +46,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "client/bench/latency_histogram.h"
+#include "client/bench/process_stats.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -58,8 +60,6 @@
 #include "server/storage/rocksdb_options.h"
 #include "server/storage/store.h"
 #include "tests/bench/bench_flags.h"
-#include "tests/bench/latency_histogram.h"
-#include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
 #include "wasikv/v1/kv.grpc.pb.h"

@@ -59,10 +59,10 @@
 #include <utility>
 #include <vector>
 
+#include "client/bench/latency_histogram.h"
+#include "client/bench/process_stats.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/bench/bench_flags.h"
-#include "tests/bench/latency_histogram.h"
-#include "tests/bench/process_stats.h"
 #include "tests/server_process.h"
 #include "tests/temp_dir.h"
 #include "wasikv/v1/kv.grpc.pb.h"

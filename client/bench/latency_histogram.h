@@ -1,6 +1,6 @@
 // LatencyHistogram: the latency recorder both benchmarks share.
-#ifndef WASIKV_TESTS_BENCH_LATENCY_HISTOGRAM_H_
-#define WASIKV_TESTS_BENCH_LATENCY_HISTOGRAM_H_
+#ifndef WASIKV_CLIENT_BENCH_LATENCY_HISTOGRAM_H_
+#define WASIKV_CLIENT_BENCH_LATENCY_HISTOGRAM_H_
 
 #include <algorithm>
 #include <array>
@@ -62,4 +62,4 @@ class LatencyHistogram {
 
 }  // namespace wasikv::bench
 
-#endif  // WASIKV_TESTS_BENCH_LATENCY_HISTOGRAM_H_
+#endif  // WASIKV_CLIENT_BENCH_LATENCY_HISTOGRAM_H_

@@ -1,7 +1,7 @@
 // Readings of this process, another process and the machine, from /proc and
 // getrusage, that both benchmarks report.
-#ifndef WASIKV_TESTS_BENCH_PROCESS_STATS_H_
-#define WASIKV_TESTS_BENCH_PROCESS_STATS_H_
+#ifndef WASIKV_CLIENT_BENCH_PROCESS_STATS_H_
+#define WASIKV_CLIENT_BENCH_PROCESS_STATS_H_
 
 #include <sys/types.h>
 
@@ -24,4 +24,4 @@ std::string LoadAverage();
 
 }  // namespace wasikv::bench
 
-#endif  // WASIKV_TESTS_BENCH_PROCESS_STATS_H_
+#endif  // WASIKV_CLIENT_BENCH_PROCESS_STATS_H_

@@ -1,4 +1,4 @@
-#include "tests/bench/process_stats.h"
+#include "client/bench/process_stats.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
