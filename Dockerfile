@@ -18,7 +18,7 @@ ENV CCACHE_DIR=/root/.cache/ccache
 # build/ goes in the same step: the layer keeps only the staged binaries.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     deploy/quickstart.sh build /stage \
- && deploy/quickstart.sh runtime-packages /stage/bin/wasikvd /stage/bin/wasikv \
+ && deploy/quickstart.sh runtime-packages /stage/bin/wasikvd /stage/bin/wasikv /stage/bin/wasikv-bench \
       > /stage/runtime-packages \
  && rm -rf build \
  && ccache --show-stats
@@ -28,7 +28,7 @@ FROM debian:bookworm-slim
 # (--build-arg SOURCE_URL=https://...).
 ARG SOURCE_URL=""
 LABEL org.opencontainers.image.title="wasikv" \
-      org.opencontainers.image.description="wasikvd, a RocksDB key-value server over gRPC, with the wasikv CLI" \
+      org.opencontainers.image.description="wasikvd, a RocksDB key-value server over gRPC, with the wasikv CLI and wasikv-bench" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /stage/runtime-packages /tmp/runtime-packages
@@ -40,7 +40,7 @@ RUN groupadd --gid 10001 wasikv \
  && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin wasikv \
  && mkdir /data && chown 10001:10001 /data
-COPY --from=build /stage/bin/wasikvd /stage/bin/wasikv /usr/bin/
+COPY --from=build /stage/bin/wasikvd /stage/bin/wasikv /stage/bin/wasikv-bench /usr/bin/
 
 ENV WASIKV_LISTEN=0.0.0.0:50051 \
     WASIKV_ADMIN_LISTEN=0.0.0.0:50052 \

@@ -12,8 +12,8 @@
 #   deploy/quickstart.sh deps
 #       installs only what building wasikvd needs (BUILD_PACKAGES).
 #   deploy/quickstart.sh build [PREFIX]
-#       installs what is missing, builds wasikvd and the wasikv CLI (Release)
-#       and installs them, stripped, under PREFIX (default build/release/stage).
+#       installs what is missing, builds wasikvd, the wasikv CLI and
+#       wasikv-bench (Release) and installs them, stripped, under PREFIX (default build/release/stage).
 #       The Dockerfile's build stage runs deps, then this.
 #   deploy/quickstart.sh runtime-packages BINARY...
 #       prints the Debian packages holding the shared libraries the binaries
@@ -51,6 +51,10 @@ BUILD_PACKAGES=(
 # dependencies); the fuzz tree's clang needs libclang-rt-14-dev (libFuzzer,
 # FuzzedDataProvider.h and clang's ASan/UBSan runtimes).
 # The TLS tests make their CAs and certificates with the openssl command.
+# wasikv-bench drives Redis through hiredis and etcd through the protos of
+# etcd's Go sources (golang-etcd-server-dev); its tests, and
+# tests/bench/compare_with_peers.py, run the real redis-server and etcd, and
+# the script draws its chart with gnuplot.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev clang-format valgrind
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev
@@ -58,6 +62,7 @@ TEST_PACKAGES=(
   systemd prometheus curl python3
   podman runc debootstrap podman-compose
   openssl
+  libhiredis-dev golang-etcd-server-dev redis-server etcd-server gnuplot-nox
 )
 
 install_missing() {
@@ -144,7 +149,7 @@ case "${1:-}" in
     prefix=${2:-build/release/stage}
     install_missing "${BUILD_PACKAGES[@]}"
     cmake --preset release
-    cmake --build --preset release --target wasikvd wasikv
+    cmake --build --preset release --target wasikvd wasikv wasikv-bench
     cmake --install build/release --prefix "$prefix" --strip
     ;;
   runtime-packages)

@@ -1,5 +1,7 @@
 #include "client/cli/json_writer.h"
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "client/cli/byte_encoding.h"
@@ -108,6 +110,19 @@ JsonWriter& JsonWriter::Uint(uint64_t value) {
 JsonWriter& JsonWriter::Int(int64_t value) {
   Separate();
   out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double value) {
+  Separate();
+  // JSON has no NaN or infinity.
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  out_ += text;
   return *this;
 }
 

@@ -34,6 +34,8 @@ class JsonWriter {
   JsonWriter& String(std::string_view text);
   JsonWriter& Uint(uint64_t value);
   JsonWriter& Int(int64_t value);
+  // Six significant digits; null for NaN and infinities.
+  JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
 
@@ -45,6 +47,7 @@ class JsonWriter {
   JsonWriter& Member(std::string_view name, uint64_t value) { return Key(name).Uint(value); }
   JsonWriter& Member(std::string_view name, int64_t value) { return Key(name).Int(value); }
   JsonWriter& Member(std::string_view name, bool value) { return Key(name).Bool(value); }
+  JsonWriter& Member(std::string_view name, double value) { return Key(name).Double(value); }
   // `name`: the bytes as a string if valid UTF-8, else base64 plus
   // `name`_encoding: "base64" (see the file comment).
   JsonWriter& BytesMember(std::string_view name, std::string_view bytes);
