@@ -319,6 +319,61 @@ TEST(Store, DataAndRevisionSurviveReopen) {
   EXPECT_GT(next.revision, last);
 }
 
+TEST(Store, ReadsFromMemoryAnswerWhatIsInMemoryAndDeferTheRest) {
+  ScratchStore store;
+  // Enough keys to fill many SST blocks once flushed.
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 2000; ++i) {
+    pairs.emplace_back("key" + std::to_string(10000 + i), std::string(100, 'a' + i % 26));
+  }
+  ASSERT_OK_AND_ASSIGN(const Store::WriteResult set, store->SetMany(kBucket, pairs));
+  // In the memtable: answered from memory, the same as Get.
+  ASSERT_OK_AND_ASSIGN(std::optional<Store::ReadResult> fresh,
+                       store->GetFromMemory(kBucket, pairs[7].first));
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_TRUE(fresh->value.has_value());
+  EXPECT_EQ(fresh->value->value, pairs[7].second);
+  EXPECT_EQ(fresh->value->version, set.revision);
+  EXPECT_EQ(fresh->revision, set.revision);
+
+  // Reopened: flushed to SST files, the block cache cold. Keys whose block
+  // was not read are deferred (nullopt), never reported missing; once Get
+  // has read them from disk, memory answers the same.
+  ASSERT_OK(store.Reopen());
+  int deferred = 0;
+  for (const auto& [key, value] : pairs) {
+    ASSERT_OK_AND_ASSIGN(std::optional<Store::ReadResult> cold, store->GetFromMemory(kBucket, key));
+    if (cold.has_value()) {
+      ASSERT_TRUE(cold->value.has_value()) << key;
+      EXPECT_EQ(cold->value->value, value);
+      continue;
+    }
+    ++deferred;
+    EXPECT_TRUE(Holds(*store, kBucket, key, value, set.revision));
+    ASSERT_OK_AND_ASSIGN(std::optional<Store::ReadResult> warm, store->GetFromMemory(kBucket, key));
+    ASSERT_TRUE(warm.has_value()) << key;
+    ASSERT_TRUE(warm->value.has_value()) << key;
+    EXPECT_EQ(warm->value->value, value);
+    EXPECT_EQ(warm->revision, set.revision);
+  }
+  EXPECT_GT(deferred, 0) << "every key was in memory after a reopen: nothing was deferred";
+
+  // A missing key in memory is missing, not deferred; a missing bucket is
+  // the same error as Get's.
+  ASSERT_OK_AND_ASSIGN(std::optional<Store::ReadResult> absent,
+                       store->GetFromMemory(kBucket, "key10000x"));
+  if (absent.has_value()) {
+    EXPECT_FALSE(absent->value.has_value());
+  }
+  const std::string keys[] = {pairs[0].first, pairs[1999].first};
+  ASSERT_OK_AND_ASSIGN(std::optional<Store::ManyReadResult> many,
+                       store->GetManyFromMemory(kBucket, keys));
+  if (many.has_value()) {
+    ASSERT_EQ(many->values.size(), 2u);
+    EXPECT_EQ(many->values[1]->value, pairs[1999].second);
+  }
+}
+
 TEST(Store, BucketsSurviveReopen) {
   ScratchStore store(BucketMode::kStrict);
   ASSERT_OK_AND_ASSIGN(const uint64_t created, store->CreateBucket("kept"));

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -54,22 +55,31 @@ class CallRunner {
       MarkDrainActivity();
       return FinishNow(context, reactor, method, ShuttingDown());
     }
-    if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
-      queued_.fetch_sub(1, std::memory_order_relaxed);
-      return FinishNow(context, reactor, method, Overloaded());
+    const auto start = std::chrono::steady_clock::now();
+    method->Started();
+    return Post(context, reactor, method, start, std::move(work));
+  }
+
+  // Runs `fast` (std::optional<absl::Status>()) here, on gRPC's thread, and
+  // finishes the call with its status; if it returns nullopt (the answer
+  // needs work that may block, such as a disk read), runs `slow` on a worker
+  // as Run does. For calls usually answered from memory: no thread hop.
+  // `fast` must never block.
+  template <typename Fast, typename Slow>
+  grpc::ServerUnaryReactor* RunHereOr(grpc::CallbackServerContext* context, RpcMethod* method,
+                                      Fast fast, Slow slow) {
+    Reactor* reactor = NewReactor();
+    if (draining_.load()) {
+      MarkDrainActivity();
+      return FinishNow(context, reactor, method, ShuttingDown());
     }
     const auto start = std::chrono::steady_clock::now();
     method->Started();
-    boost::asio::post(
-        pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
-          queued_.fetch_sub(1, std::memory_order_relaxed);
-          absl::Status status =
-              context->IsCancelled()
-                  ? absl::CancelledError("call cancelled or past its deadline before it ran")
-                  : work();
-          Finish(context, reactor, method, status, start);
-        });
-    return reactor;
+    if (std::optional<absl::Status> status = fast()) {
+      Finish(context, reactor, method, *status, start);
+      return reactor;
+    }
+    return Post(context, reactor, method, start, std::move(slow));
   }
 
   // Finishes a call at once with `status` (a request refused before any
@@ -115,6 +125,27 @@ class CallRunner {
   }
   grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, Reactor* reactor,
                                       RpcMethod* method, const absl::Status& status);
+  // Queues `work` for a worker, or refuses the call if too many wait.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Post(grpc::CallbackServerContext* context, Reactor* reactor,
+                                 RpcMethod* method, std::chrono::steady_clock::time_point start,
+                                 Work work) {
+    if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      Finish(context, reactor, method, Overloaded(), start);
+      return reactor;
+    }
+    boost::asio::post(
+        pool_, [this, context, reactor, method, start, work = std::move(work)]() mutable {
+          queued_.fetch_sub(1, std::memory_order_relaxed);
+          absl::Status status =
+              context->IsCancelled()
+                  ? absl::CancelledError("call cancelled or past its deadline before it ran")
+                  : work();
+          Finish(context, reactor, method, status, start);
+        });
+    return reactor;
+  }
   absl::Status Overloaded() const;
   static absl::Status ShuttingDown();
   void EndActive();

@@ -1,5 +1,8 @@
 #include "server/rpc/kv_service.h"
 
+#include <memory>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -50,19 +53,39 @@ absl::Status KvService::CheckKeyList(const Request& request) const {
   return limits_.CheckBatchBytes("keys", bytes);
 }
 
+namespace {
+
+void FillGet(Store::ReadResult read, v1::GetResponse* response) {
+  response->set_revision(read.revision);
+  if (read.value) {
+    response->set_found(true);
+    response->set_value(std::move(read.value->value));
+    response->set_version(read.value->version);
+  }
+}
+
+}  // namespace
+
+// Reads answer on gRPC's thread when RocksDB has what they need in memory
+// (the common case), and go to a worker only to read the disk.
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
                                          std::unique_ptr<const v1::GetRequest> request,
                                          v1::GetResponse* response) {
-  return runner_->Run(
-      context, methods_[kGet], [this, request = std::move(request), response]() -> absl::Status {
-        RETURN_IF_ERROR(CheckBucketAndKey(*request));
+  const v1::GetRequest* get = request.get();
+  return runner_->RunHereOr(
+      context, methods_[kGet],
+      [this, get, response]() -> std::optional<absl::Status> {
+        if (absl::Status checked = CheckBucketAndKey(*get); !checked.ok()) return checked;
+        absl::StatusOr<std::optional<Store::ReadResult>> read =
+            store_->GetFromMemory(get->bucket(), get->key());
+        if (!read.ok()) return read.status();
+        if (!*read) return std::nullopt;
+        FillGet(**std::move(read), response);
+        return absl::OkStatus();
+      },
+      [this, request = std::move(request), response]() -> absl::Status {
         ASSIGN_OR_RETURN(Store::ReadResult read, store_->Get(request->bucket(), request->key()));
-        response->set_revision(read.revision);
-        if (read.value) {
-          response->set_found(true);
-          response->set_value(std::move(read.value->value));
-          response->set_version(read.value->version);
-        }
+        FillGet(std::move(read), response);
         return absl::OkStatus();
       });
 }
@@ -204,34 +227,48 @@ grpc::ServerUnaryReactor* KvService::CompareAndSwap(
       });
 }
 
+absl::Status KvService::FillGetMany(std::span<const std::string> keys, Store::ManyReadResult read,
+                                    v1::GetManyResponse* response) const {
+  size_t reply_bytes = 0;
+  for (const auto& value : read.values) reply_bytes += value ? value->value.size() : 0;
+  if (reply_bytes > limits_.max_batch_bytes) {
+    return absl::ResourceExhaustedError(StrCat(
+        "keys: the reply would carry ", reply_bytes, " bytes of values, more than the ",
+        limits_.max_batch_bytes, " bytes a batch may (--max-batch-bytes); ask for fewer keys"));
+  }
+  response->set_revision(read.revision);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    v1::GetManyResponse::Entry* entry = response->add_entries();
+    entry->set_key(keys[i]);
+    if (read.values[i]) {
+      entry->set_found(true);
+      entry->set_value(std::move(read.values[i]->value));
+      entry->set_version(read.values[i]->version);
+    }
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* KvService::GetMany(grpc::CallbackServerContext* context,
                                              std::unique_ptr<const v1::GetManyRequest> request,
                                              v1::GetManyResponse* response) {
-  return runner_->Run(
+  const v1::GetManyRequest* get = request.get();
+  // Filled by the first attempt, reused by the worker if it needs one.
+  auto keys = std::make_shared<std::vector<std::string>>();
+  return runner_->RunHereOr(
       context, methods_[kGetMany],
-      [this, request = std::move(request), response]() -> absl::Status {
-        RETURN_IF_ERROR(CheckKeyList(*request));
-        const std::vector<std::string> keys(request->keys().begin(), request->keys().end());
-        ASSIGN_OR_RETURN(Store::ManyReadResult read, store_->GetMany(request->bucket(), keys));
-        size_t reply_bytes = 0;
-        for (const auto& value : read.values) reply_bytes += value ? value->value.size() : 0;
-        if (reply_bytes > limits_.max_batch_bytes) {
-          return absl::ResourceExhaustedError(
-              StrCat("keys: the reply would carry ", reply_bytes,
-                     " bytes of values, more than the ", limits_.max_batch_bytes,
-                     " bytes a batch may (--max-batch-bytes); ask for fewer keys"));
-        }
-        response->set_revision(read.revision);
-        for (size_t i = 0; i < keys.size(); ++i) {
-          v1::GetManyResponse::Entry* entry = response->add_entries();
-          entry->set_key(keys[i]);
-          if (read.values[i]) {
-            entry->set_found(true);
-            entry->set_value(std::move(read.values[i]->value));
-            entry->set_version(read.values[i]->version);
-          }
-        }
-        return absl::OkStatus();
+      [this, get, keys, response]() -> std::optional<absl::Status> {
+        if (absl::Status checked = CheckKeyList(*get); !checked.ok()) return checked;
+        keys->assign(get->keys().begin(), get->keys().end());
+        absl::StatusOr<std::optional<Store::ManyReadResult>> read =
+            store_->GetManyFromMemory(get->bucket(), *keys);
+        if (!read.ok()) return read.status();
+        if (!*read) return std::nullopt;
+        return FillGetMany(*keys, **std::move(read), response);
+      },
+      [this, request = std::move(request), keys, response]() -> absl::Status {
+        ASSIGN_OR_RETURN(Store::ManyReadResult read, store_->GetMany(request->bucket(), *keys));
+        return FillGetMany(*keys, std::move(read), response);
       });
 }
 

@@ -13,6 +13,8 @@
 
 #include <array>
 #include <memory>
+#include <span>
+#include <string>
 
 #include "server/metrics/server_metrics.h"
 #include "server/rpc/call_runner.h"
@@ -35,6 +37,11 @@ class KvService final {
 
  private:
   // One handler per RPC; each owns its decoded request.
+
+  // GetMany's reply from what the store read, or RESOURCE_EXHAUSTED if its
+  // values exceed --max-batch-bytes.
+  absl::Status FillGetMany(std::span<const std::string> keys, Store::ManyReadResult read,
+                           v1::GetManyResponse* response) const;
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 std::unique_ptr<const v1::GetRequest> request,

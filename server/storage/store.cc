@@ -348,8 +348,8 @@ Store::BucketList Store::ListBuckets() {
 // ---------------------------------------------------------------------------
 // Reads
 
-absl::StatusOr<Store::ManyReadResult> Store::GetMany(std::string_view bucket,
-                                                     std::span<const std::string> keys) {
+absl::StatusOr<bool> Store::ReadMany(std::string_view bucket, std::span<const std::string> keys,
+                                     bool memory_only, ManyReadResult* result) {
   RETURN_IF_ERROR(CheckReadable(bucket));
   // MultiGet reads every key of one column family from one consistent view,
   // so the revision key read alongside names the snapshot exactly.
@@ -362,33 +362,64 @@ absl::StatusOr<Store::ManyReadResult> Store::GetMany(std::string_view bucket,
   for (const std::string& k : data_keys) slices.emplace_back(k);
   std::vector<rocksdb::ColumnFamilyHandle*> families(slices.size(), data_cf_);
   std::vector<std::string> values;
-  std::vector<rocksdb::Status> statuses =
-      db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  rocksdb::ReadOptions read_options;
+  if (memory_only) read_options.read_tier = rocksdb::kBlockCacheTier;
+  std::vector<rocksdb::Status> statuses = db_->MultiGet(read_options, families, slices, &values);
+  // Incomplete: some key's block is not in memory; the whole read goes to
+  // the disk path, so all values still come from one view.
+  if (memory_only) {
+    for (const rocksdb::Status& s : statuses) {
+      if (s.IsIncomplete()) return false;
+    }
+  }
 
-  ManyReadResult result;
   if (statuses[0].ok()) {
-    result.revision = key_format::DecodeFixed64(values[0]).value_or(0);
+    result->revision = key_format::DecodeFixed64(values[0]).value_or(0);
   } else if (!statuses[0].IsNotFound()) {
     return FromRocksStatus(statuses[0], "read of revision");
   }
-  result.values.reserve(keys.size());
+  result->values.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     const rocksdb::Status& s = statuses[i + 1];
     if (s.IsNotFound()) {
-      result.values.emplace_back();
+      result->values.emplace_back();
       continue;
     }
     RETURN_IF_ERROR(FromRocksStatus(s, "read"));
     std::optional<key_format::StoredValue> stored = key_format::DecodeValue(values[i + 1]);
     if (!stored) return CorruptValue(keys[i]);
-    result.values.push_back(ToVersionedValue(*stored));
+    result->values.push_back(ToVersionedValue(*stored));
   }
+  return true;
+}
+
+absl::StatusOr<Store::ManyReadResult> Store::GetMany(std::string_view bucket,
+                                                     std::span<const std::string> keys) {
+  ManyReadResult result;
+  RETURN_IF_ERROR(ReadMany(bucket, keys, false, &result).status());
+  return result;
+}
+
+absl::StatusOr<std::optional<Store::ManyReadResult>> Store::GetManyFromMemory(
+    std::string_view bucket, std::span<const std::string> keys) {
+  ManyReadResult result;
+  ASSIGN_OR_RETURN(bool read, ReadMany(bucket, keys, true, &result));
+  if (!read) return std::nullopt;
   return result;
 }
 
 absl::StatusOr<Store::ReadResult> Store::Get(std::string_view bucket, std::string_view key) {
   const std::string keys[] = {std::string(key)};
   ASSIGN_OR_RETURN(ManyReadResult many, GetMany(bucket, keys));
+  return ReadResult{std::move(many.values[0]), many.revision};
+}
+
+absl::StatusOr<std::optional<Store::ReadResult>> Store::GetFromMemory(std::string_view bucket,
+                                                                      std::string_view key) {
+  const std::string keys[] = {std::string(key)};
+  ManyReadResult many;
+  ASSIGN_OR_RETURN(bool read, ReadMany(bucket, keys, true, &many));
+  if (!read) return std::nullopt;
   return ReadResult{std::move(many.values[0]), many.revision};
 }
 

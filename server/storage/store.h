@@ -171,6 +171,14 @@ class Store {
   absl::StatusOr<ReadResult> Get(std::string_view bucket, std::string_view key);
   absl::StatusOr<ManyReadResult> GetMany(std::string_view bucket,
                                          std::span<const std::string> keys);
+  // The same reads served only from memory (memtables and block cache,
+  // RocksDB's kBlockCacheTier): nullopt when an answer needs the disk, so a
+  // caller that must not block (a gRPC reaction) can hand the read to a
+  // thread that may. Never blocks on I/O.
+  absl::StatusOr<std::optional<ReadResult>> GetFromMemory(std::string_view bucket,
+                                                          std::string_view key);
+  absl::StatusOr<std::optional<ManyReadResult>> GetManyFromMemory(
+      std::string_view bucket, std::span<const std::string> keys);
   // Keys of `bucket` starting with `prefix`, in byte order, strictly after
   // `start_after` if given, at most `limit`.
   absl::StatusOr<ListResult> ListKeys(std::string_view bucket, std::string_view prefix,
@@ -254,6 +262,10 @@ class Store {
   auto WithExistingBucket(std::string_view bucket, Fn write, Missing missing) -> decltype(write());
   // NOT_FOUND if reads of `bucket` must fail (strict mode, missing bucket).
   absl::Status CheckReadable(std::string_view bucket);
+  // GetMany's read into `result`; false only with `memory_only` and a
+  // block not in memory (then `result` is untouched).
+  absl::StatusOr<bool> ReadMany(std::string_view bucket, std::span<const std::string> keys,
+                                bool memory_only, ManyReadResult* result);
   // The latest committed value of a key, without a snapshot. Callers hold the
   // key's lock when they act on the answer.
   absl::StatusOr<std::optional<VersionedValue>> ReadLatest(std::string_view bucket,
