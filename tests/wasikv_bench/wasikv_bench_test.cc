@@ -165,9 +165,10 @@ TEST_F(WasikvBenchTest, WatchersReceiveTheWritesAndTimeThem) {
   ASSERT_NE(watch, report.fields().end()) << run.output;
   const google::protobuf::Struct& fields = watch->second.struct_value();
   EXPECT_EQ(Number(fields, "watchers"), 5);
-  // Every watcher sees every write of the window (and maybe some of the
-  // warmup's that arrived after it, so at least, not exactly).
-  EXPECT_GE(Number(fields, "events"), 5 * Number(*Result(report, "set"), "ok"));
+  // Every watcher sees every write of the window, but for the two calls in
+  // flight as the window opened, whose events may have come before it (and
+  // maybe some of the warmup's after it: at least, not exactly).
+  EXPECT_GE(Number(fields, "events"), 5 * (Number(*Result(report, "set"), "ok") - 2));
   EXPECT_GT(Number(fields, "p99_us"), 0);
   EXPECT_TRUE(fields.fields().contains("server_kib_per_watcher")) << run.output;
 }
