@@ -11,6 +11,7 @@
 #include "wasikv/client.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -856,6 +857,11 @@ TEST_F(ClientTest, DeadlineExpiresOnBigGetMany) {
 TEST_F(ClientTest, DeadlineExpiresOnFrozenServerAndClientRecovers) {
   ASSERT_TRUE(client_->Set("b", "k", "v").ok());  // the connection is up
   ASSERT_EQ(kill(server_->pid(), SIGSTOP), 0);
+  // kill() returns before every thread has stopped, and a thread still
+  // running could answer a call from memory: wait for the stop itself.
+  int stop_status = 0;
+  ASSERT_EQ(waitpid(server_->pid(), &stop_status, WUNTRACED), server_->pid());
+  ASSERT_TRUE(WIFSTOPPED(stop_status));
   // Resumes the server however the test leaves.
   std::unique_ptr<pid_t, void (*)(pid_t*)> thaw(new pid_t(server_->pid()), [](pid_t* pid) {
     kill(*pid, SIGCONT);
