@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/bench/bench_channel.h"
 #include "client/bench/target.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -59,15 +60,10 @@ class EtcdTarget : public Target {
 
   absl::Status Connect() override {
     for (int i = 0; i < options_.connections; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel =
-          grpc::CreateCustomChannel(options_.endpoint, grpc::InsecureChannelCredentials(), args);
-      if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-        return absl::UnavailableError("--endpoint: cannot connect to etcd at " + options_.endpoint +
-                                      " within 10 s");
-      }
-      stubs_.push_back(pb::KV::NewStub(channel));
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+          ConnectBenchChannel(options_.endpoint, "etcd");
+      if (!channel.ok()) return channel.status();
+      stubs_.push_back(pb::KV::NewStub(*channel));
     }
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

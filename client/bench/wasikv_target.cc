@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/bench/bench_channel.h"
 #include "client/bench/target.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -63,19 +64,12 @@ class WasikvTarget : public Target {
 
   absl::Status Connect() override {
     for (int i = 0; i < options_.connections; ++i) {
-      grpc::ChannelArguments args;
-      // One TCP connection per channel, not one shared by all of them.
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      args.SetMaxReceiveMessageSize(64 << 20);
-      auto channel =
-          grpc::CreateCustomChannel(options_.endpoint, grpc::InsecureChannelCredentials(), args);
-      if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-        return absl::UnavailableError("--endpoint: cannot connect to wasikvd at " +
-                                      options_.endpoint + " within 10 s");
-      }
-      stubs_.push_back(v1::KV::NewStub(channel));
-      health_stubs_.push_back(grpc::health::v1::Health::NewStub(channel));
-      channels_.push_back(std::move(channel));
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+          ConnectBenchChannel(options_.endpoint, "wasikvd");
+      if (!channel.ok()) return channel.status();
+      stubs_.push_back(v1::KV::NewStub(*channel));
+      health_stubs_.push_back(grpc::health::v1::Health::NewStub(*channel));
+      channels_.push_back(*std::move(channel));
     }
     // One call proves the bucket and the token are usable before timing.
     grpc::ClientContext context;

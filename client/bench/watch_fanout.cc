@@ -6,6 +6,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "client/bench/bench_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "wasikv/v1/kv.grpc.pb.h"
 #include "wasikv/v1/watch.grpc.pb.h"
@@ -117,12 +118,11 @@ class WatchFanoutImpl : public WatchFanout {
   absl::Status Open(const TargetOptions& options, int watchers, int channels) {
     options_ = options;
     for (int i = 0; i < channels; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel =
-          grpc::CreateCustomChannel(options.endpoint, grpc::InsecureChannelCredentials(), args);
-      if (i == 0) buckets_ = v1::Buckets::NewStub(channel);
-      stubs_.push_back(v1::Watch::NewStub(channel));
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+          ConnectBenchChannel(options.endpoint, "wasikvd");
+      if (!channel.ok()) return channel.status();
+      if (i == 0) buckets_ = v1::Buckets::NewStub(*channel);
+      stubs_.push_back(v1::Watch::NewStub(*channel));
     }
     for (int i = 0; i < watchers; ++i) {
       watchers_.push_back(std::make_unique<Watcher>(stubs_[i % channels].get(), options));
