@@ -334,7 +334,8 @@ std::vector<Flag> MakeFlags() {
        std::to_string(default_threads),
        SizeSetter("worker-threads", 1, 1024, &ServerConfig::worker_threads)},
       {"max-queued-calls", "WASIKV_MAX_QUEUED_CALLS", "N",
-       "Calls waiting for a worker beyond this fail fast with RESOURCE_EXHAUSTED.",
+       "Calls waiting for a worker (or writes for their commit) beyond this fail fast with "
+       "RESOURCE_EXHAUSTED.",
        std::to_string(d.max_queued_calls),
        SizeSetter("max-queued-calls", 1, 1 << 24, &ServerConfig::max_queued_calls)},
       {"max-streams-per-connection", "WASIKV_MAX_STREAMS_PER_CONNECTION", "N",

@@ -108,8 +108,8 @@ void WasikvServer::AddScrapeHooks(Store* store) {
     SetCumulative(recoveries, static_cast<double>(stats.error_recoveries));
   });
 
-  prometheus::Gauge& queue_depth =
-      m.AddGauge("wasikv_call_queue_depth", "Calls waiting for a worker thread.");
+  prometheus::Gauge& queue_depth = m.AddGauge(
+      "wasikv_call_queue_depth", "Calls waiting for a worker thread or for their write to commit.");
   prometheus::Gauge& queue_capacity =
       m.AddGauge("wasikv_call_queue_capacity",
                  "Calls that may wait before RESOURCE_EXHAUSTED (--max-queued-calls).");

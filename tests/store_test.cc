@@ -970,6 +970,127 @@ TEST(Store, KeyDeletesRacingDeleteBucketDoNotRecreateTheBucket) {
   }
 }
 
+// Collects the outcomes of asynchronous writes and waits for all of them.
+template <typename Result>
+class AsyncOutcomes {
+ public:
+  explicit AsyncOutcomes(size_t count) : outcomes_(count), pending_(count) {}
+  Store::Callback<Result> For(size_t index) {
+    return [this, index](absl::StatusOr<Result> outcome) {
+      outcomes_[index] = std::move(outcome);
+      pending_.count_down();
+    };
+  }
+  const std::vector<absl::StatusOr<Result>>& Wait() {
+    pending_.wait();
+    return outcomes_;
+  }
+
+ private:
+  std::vector<absl::StatusOr<Result>> outcomes_;
+  std::latch pending_;
+};
+
+TEST(Store, AsyncWritesSubmittedTogetherEachSeeTheOnesBefore) {
+  // Submitted without waiting, most land in one commit group, where each is
+  // decided against the writes before it that are not yet in RocksDB.
+  constexpr int kIncrements = 300;
+  ScratchStore store;
+  ASSERT_OK(store->Set(kBucket, "setup", "v").status());  // the bucket exists
+  AsyncOutcomes<Store::IncrementResult> increments(kIncrements);
+  for (int i = 0; i < kIncrements; ++i) {
+    store->IncrementAsync(kBucket, "counter", 1, increments.For(i));
+  }
+  AsyncOutcomes<Store::WriteResult> sets(2);
+  store->SetAsync(kBucket, "fresh", "first", sets.For(0));
+  store->SetAsync(kBucket, "fresh", "second", sets.For(1));
+  AsyncOutcomes<Store::CasResult> swaps(2);
+  store->CompareAndSwapAsync(
+      kBucket, "fresh",
+      CasCondition{.kind = CasCondition::Kind::kValue, .expected_value = "second"}, "third",
+      swaps.For(0));
+  store->CompareAndSwapAsync(
+      kBucket, "fresh",
+      CasCondition{.kind = CasCondition::Kind::kValue, .expected_value = "second"}, "fourth",
+      swaps.For(1));
+
+  const auto& counted = increments.Wait();
+  for (int i = 0; i < kIncrements; ++i) {
+    ASSERT_TRUE(counted[i].ok()) << counted[i].status();
+    EXPECT_EQ(counted[i]->value, i + 1) << "increments are decided in submission order";
+  }
+  const auto& set = sets.Wait();
+  ASSERT_TRUE(set[0].ok() && set[1].ok());
+  EXPECT_TRUE(set[0]->changed) << "the first Set created the key";
+  EXPECT_FALSE(set[1]->changed) << "the second saw the first, not yet written";
+  const auto& swapped = swaps.Wait();
+  ASSERT_TRUE(swapped[0].ok() && swapped[1].ok());
+  EXPECT_TRUE(swapped[0]->swapped);
+  EXPECT_FALSE(swapped[1]->swapped);
+  ASSERT_TRUE(swapped[1]->current.has_value());
+  EXPECT_EQ(swapped[1]->current->value, "third");
+  EXPECT_EQ(swapped[1]->current->version, swapped[0]->revision);
+  EXPECT_TRUE(Holds(*store, kBucket, "fresh", "third", swapped[0]->revision));
+  EXPECT_TRUE(
+      Holds(*store, kBucket, "counter", std::to_string(kIncrements), counted.back()->revision));
+}
+
+TEST(Store, AsyncWriteToAMissingBucketAsksForTheBlockingCall) {
+  ScratchStore store;
+  AsyncOutcomes<Store::WriteResult> set(1);
+  store->SetAsync(kBucket, "k", "v", set.For(0));
+  const absl::Status status = set.Wait()[0].status();
+  EXPECT_TRUE(Store::NeedsBlockingCall(status)) << status;
+  ASSERT_OK_AND_ASSIGN(const std::optional<BucketInfo> bucket, store->FindBucket(kBucket));
+  EXPECT_FALSE(bucket.has_value()) << "the async call must not create the bucket";
+
+  ScratchStore strict(BucketMode::kStrict);
+  AsyncOutcomes<Store::WriteResult> strict_set(1);
+  strict->SetAsync(kBucket, "k", "v", strict_set.For(0));
+  EXPECT_EQ(strict_set.Wait()[0].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(Store::NeedsBlockingCall(strict_set.Wait()[0].status()));
+}
+
+TEST(Store, DeleteBucketCountsExactlyTheKeysWrittenBeforeIt) {
+  // Writers keep adding distinct keys while the bucket is deleted: every key
+  // written at a revision before the delete's is removed and counted, every
+  // later one lives on in the recreated bucket.
+  constexpr int kWriters = 4;
+  constexpr int kSetsPerWriter = 300;
+  ScratchStore store;
+  ASSERT_OK(store->Set(kBucket, "setup", "v").status());
+  std::vector<std::vector<std::pair<std::string, uint64_t>>> written(kWriters);
+  absl::StatusOr<Store::DeleteBucketResult> deleted;
+  RunConcurrently(kWriters + 1, [&](int thread) {
+    if (thread == kWriters) {
+      deleted = store->DeleteBucket(kBucket);
+      return;
+    }
+    for (int i = 0; i < kSetsPerWriter; ++i) {
+      const std::string key = std::to_string(thread) + "/" + std::to_string(i);
+      absl::StatusOr<Store::WriteResult> set = store->Set(kBucket, key, "v");
+      ASSERT_TRUE(set.ok()) << set.status();
+      written[thread].emplace_back(key, set->revision);
+    }
+  });
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_TRUE(deleted->deleted);
+  uint64_t before = 1;  // "setup"
+  for (const auto& writes : written) {
+    for (const auto& [key, revision] : writes) {
+      ASSERT_NE(revision, deleted->revision);
+      ASSERT_OK_AND_ASSIGN(const Store::ReadResult read, store->Get(kBucket, key));
+      if (revision < deleted->revision) {
+        ++before;
+        EXPECT_FALSE(read.value.has_value()) << key << " was written before the delete";
+      } else {
+        EXPECT_TRUE(read.value.has_value()) << key << " was written after the delete";
+      }
+    }
+  }
+  EXPECT_EQ(deleted->deleted_keys, before);
+}
+
 TEST(Store, ListenerSeesEveryRevisionInAscendingOrder) {
   ScratchStore store;
   std::mutex mu;

@@ -67,7 +67,8 @@ bool CallRunner::Drain(std::chrono::steady_clock::time_point deadline,
 absl::Status CallRunner::Overloaded() const {
   return absl::ResourceExhaustedError(
       StrCat("server overloaded: ", max_queued_calls_,
-             " calls already waiting for a worker (--max-queued-calls); retry with backoff"));
+             " calls already waiting for a worker or a commit (--max-queued-calls); retry with "
+             "backoff"));
 }
 
 grpc::ServerUnaryReactor* CallRunner::Refuse(grpc::CallbackServerContext* context,

@@ -6,6 +6,8 @@
 // Calls cancelled or past their deadline while queued are not run. The queue
 // is bounded: past max_queued_calls a call fails at once with
 // RESOURCE_EXHAUSTED, so overload sheds load instead of growing memory.
+// Calls whose work completes elsewhere (writes, answered from the commit
+// pipeline's thread) are started with Start() and bounded the same way.
 //
 // Shutdown is two steps. Drain() refuses every call that arrives from then
 // on with UNAVAILABLE and waits for the calls already accepted to finish,
@@ -82,6 +84,58 @@ class CallRunner {
     return Post(context, reactor, method, start, std::move(slow));
   }
 
+  // A call started with Start() whose answer comes later: it finishes the
+  // call from any thread, or hands what remains to a worker. Copyable; use
+  // one of its methods exactly once.
+  class PendingCall {
+   public:
+    void Finish(const absl::Status& status) const {
+      runner_->pending_.fetch_sub(1, std::memory_order_relaxed);
+      runner_->Finish(context_, reactor_, method_, status, start_);
+    }
+    // Runs `work` (absl::Status()) on a worker, as Run() does.
+    template <typename Work>
+    void ContinueOnWorker(Work work) const {
+      runner_->pending_.fetch_sub(1, std::memory_order_relaxed);
+      runner_->Post(context_, reactor_, method_, start_, std::move(work));
+    }
+
+   private:
+    friend class CallRunner;
+    PendingCall(CallRunner* runner, grpc::CallbackServerContext* context,
+                grpc::ServerUnaryReactor* reactor, RpcMethod* method,
+                std::chrono::steady_clock::time_point start)
+        : runner_(runner), context_(context), reactor_(reactor), method_(method), start_(start) {}
+    CallRunner* runner_;
+    grpc::CallbackServerContext* context_;
+    grpc::ServerUnaryReactor* reactor_;
+    RpcMethod* method_;
+    std::chrono::steady_clock::time_point start_;
+  };
+
+  // Runs `start` (void(PendingCall)) here, on gRPC's thread; it must not
+  // block, and the call ends when the PendingCall is used, from whatever
+  // thread ends the work. For work that completes elsewhere without a
+  // thread waiting for it.
+  template <typename StartFn>
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* context, RpcMethod* method,
+                                  StartFn start) {
+    Reactor* reactor = NewReactor();
+    if (draining_.load()) {
+      MarkDrainActivity();
+      return FinishNow(context, reactor, method, ShuttingDown());
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    method->Started();
+    if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
+      pending_.fetch_sub(1, std::memory_order_relaxed);
+      Finish(context, reactor, method, Overloaded(), begin);
+      return reactor;
+    }
+    start(PendingCall(this, context, reactor, method, begin));
+    return reactor;
+  }
+
   // Finishes a call at once with `status` (a request refused before any
   // work), counted and logged like every other call.
   grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, RpcMethod* method,
@@ -98,8 +152,11 @@ class CallRunner {
 
   void Stop();
 
-  // Calls waiting for a worker now, and the most that may wait.
-  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  // Calls waiting for a worker or for their write now, and the most that
+  // may wait for each.
+  size_t queued() const {
+    return queued_.load(std::memory_order_relaxed) + pending_.load(std::memory_order_relaxed);
+  }
   size_t max_queued_calls() const { return max_queued_calls_; }
 
  private:
@@ -127,9 +184,9 @@ class CallRunner {
                                       RpcMethod* method, const absl::Status& status);
   // Queues `work` for a worker, or refuses the call if too many wait.
   template <typename Work>
-  grpc::ServerUnaryReactor* Post(grpc::CallbackServerContext* context, Reactor* reactor,
-                                 RpcMethod* method, std::chrono::steady_clock::time_point start,
-                                 Work work) {
+  grpc::ServerUnaryReactor* Post(grpc::CallbackServerContext* context,
+                                 grpc::ServerUnaryReactor* reactor, RpcMethod* method,
+                                 std::chrono::steady_clock::time_point start, Work work) {
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_calls_) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       Finish(context, reactor, method, Overloaded(), start);
@@ -160,6 +217,8 @@ class CallRunner {
   boost::asio::thread_pool pool_;
   const size_t max_queued_calls_;
   std::atomic<size_t> queued_{0};
+  // Calls started with Start() and not yet finished or handed to a worker.
+  std::atomic<size_t> pending_{0};
   // Calls given a reactor and not yet done.
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};

@@ -90,17 +90,72 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
       });
 }
 
+namespace {
+
+// A write's request and what was prepared from it, kept together until the
+// call ends.
+template <typename Request, typename Prepared>
+struct WriteCall {
+  std::unique_ptr<const Request> request;
+  Prepared prepared;
+};
+
+// For writes that need nothing prepared.
+struct NothingPrepared {};
+
+}  // namespace
+
+template <typename Result, typename Prepared, typename Request, typename Response, typename Prepare,
+          typename WriteAsync, typename WriteBlocking, typename Fill>
+grpc::ServerUnaryReactor* KvService::ServeWrite(grpc::CallbackServerContext* context, Method method,
+                                                std::unique_ptr<const Request> request,
+                                                Response* response, Prepare prepare,
+                                                WriteAsync write_async,
+                                                WriteBlocking write_blocking, Fill fill) {
+  return runner_->Start(context, methods_[method], [&](CallRunner::PendingCall call) {
+    auto write = std::make_unique<WriteCall<Request, Prepared>>();
+    write->request = std::move(request);
+    if (absl::Status checked = prepare(*write->request, &write->prepared); !checked.ok()) {
+      return call.Finish(checked);
+    }
+    const WriteCall<Request, Prepared>& submitted = *write;
+    write_async(*submitted.request, submitted.prepared,
+                [call, write = std::move(write), response, write_blocking,
+                 fill](absl::StatusOr<Result> result) mutable {
+                  if (Store::NeedsBlockingCall(result.status())) {
+                    call.ContinueOnWorker([write = std::move(write), response, write_blocking,
+                                           fill]() -> absl::Status {
+                      ASSIGN_OR_RETURN(Result blocking_result,
+                                       write_blocking(*write->request, write->prepared));
+                      return fill(std::move(blocking_result), response);
+                    });
+                    return;
+                  }
+                  if (!result.ok()) return call.Finish(result.status());
+                  call.Finish(fill(*std::move(result), response));
+                });
+  });
+}
+
 grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
                                          std::unique_ptr<const v1::SetRequest> request,
                                          v1::SetResponse* response) {
-  return runner_->Run(
-      context, methods_[kSet], [this, request = std::move(request), response]() -> absl::Status {
-        RETURN_IF_ERROR(CheckBucketAndKey(*request));
-        RETURN_IF_ERROR(limits_.CheckValue("value", request->value()));
-        ASSIGN_OR_RETURN(Store::WriteResult write,
-                         store_->Set(request->bucket(), request->key(), request->value()));
-        response->set_revision(write.revision);
-        response->set_created(write.changed);
+  return ServeWrite<Store::WriteResult, NothingPrepared>(
+      context, kSet, std::move(request), response,
+      [this](const v1::SetRequest& set, NothingPrepared*) {
+        RETURN_IF_ERROR(CheckBucketAndKey(set));
+        return limits_.CheckValue("value", set.value());
+      },
+      [this](const v1::SetRequest& set, const NothingPrepared&,
+             Store::Callback<Store::WriteResult> done) {
+        store_->SetAsync(set.bucket(), set.key(), set.value(), std::move(done));
+      },
+      [this](const v1::SetRequest& set, const NothingPrepared&) {
+        return store_->Set(set.bucket(), set.key(), set.value());
+      },
+      [](Store::WriteResult write, v1::SetResponse* set) {
+        set->set_revision(write.revision);
+        set->set_created(write.changed);
         return absl::OkStatus();
       });
 }
@@ -108,15 +163,21 @@ grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context,
                                             std::unique_ptr<const v1::DeleteRequest> request,
                                             v1::DeleteResponse* response) {
-  return runner_->Run(context, methods_[kDelete],
-                      [this, request = std::move(request), response]() -> absl::Status {
-                        RETURN_IF_ERROR(CheckBucketAndKey(*request));
-                        ASSIGN_OR_RETURN(Store::WriteResult write,
-                                         store_->Delete(request->bucket(), request->key()));
-                        response->set_revision(write.revision);
-                        response->set_deleted(write.changed);
-                        return absl::OkStatus();
-                      });
+  return ServeWrite<Store::WriteResult, NothingPrepared>(
+      context, kDelete, std::move(request), response,
+      [this](const v1::DeleteRequest& del, NothingPrepared*) { return CheckBucketAndKey(del); },
+      [this](const v1::DeleteRequest& del, const NothingPrepared&,
+             Store::Callback<Store::WriteResult> done) {
+        store_->DeleteAsync(del.bucket(), del.key(), std::move(done));
+      },
+      [this](const v1::DeleteRequest& del, const NothingPrepared&) {
+        return store_->Delete(del.bucket(), del.key());
+      },
+      [](Store::WriteResult write, v1::DeleteResponse* del) {
+        del->set_revision(write.revision);
+        del->set_deleted(write.changed);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* KvService::Exists(grpc::CallbackServerContext* context,
@@ -164,64 +225,82 @@ grpc::ServerUnaryReactor* KvService::ListKeys(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* KvService::Increment(grpc::CallbackServerContext* context,
                                                std::unique_ptr<const v1::IncrementRequest> request,
                                                v1::IncrementResponse* response) {
-  return runner_->Run(context, methods_[kIncrement],
-                      [this, request = std::move(request), response]() -> absl::Status {
-                        RETURN_IF_ERROR(CheckBucketAndKey(*request));
-                        ASSIGN_OR_RETURN(
-                            Store::IncrementResult result,
-                            store_->Increment(request->bucket(), request->key(), request->delta()));
-                        response->set_value(result.value);
-                        response->set_revision(result.revision);
-                        return absl::OkStatus();
-                      });
+  return ServeWrite<Store::IncrementResult, NothingPrepared>(
+      context, kIncrement, std::move(request), response,
+      [this](const v1::IncrementRequest& increment, NothingPrepared*) {
+        return CheckBucketAndKey(increment);
+      },
+      [this](const v1::IncrementRequest& increment, const NothingPrepared&,
+             Store::Callback<Store::IncrementResult> done) {
+        store_->IncrementAsync(increment.bucket(), increment.key(), increment.delta(),
+                               std::move(done));
+      },
+      [this](const v1::IncrementRequest& increment, const NothingPrepared&) {
+        return store_->Increment(increment.bucket(), increment.key(), increment.delta());
+      },
+      [](Store::IncrementResult result, v1::IncrementResponse* increment) {
+        increment->set_value(result.value);
+        increment->set_revision(result.revision);
+        return absl::OkStatus();
+      });
+}
+
+absl::Status KvService::PrepareCompareAndSwap(const v1::CompareAndSwapRequest& request,
+                                              CasCondition* condition) const {
+  RETURN_IF_ERROR(CheckBucketAndKey(request));
+  RETURN_IF_ERROR(limits_.CheckValue("new_value", request.new_value()));
+  switch (request.expected_case()) {
+    case v1::CompareAndSwapRequest::kExpectedValue:
+      RETURN_IF_ERROR(limits_.CheckValue("expected_value", request.expected_value()));
+      condition->kind = CasCondition::Kind::kValue;
+      condition->expected_value = request.expected_value();
+      return absl::OkStatus();
+    case v1::CompareAndSwapRequest::kExpectAbsent:
+      if (!request.expect_absent()) {
+        return absl::InvalidArgumentError(
+            "expect_absent: must be true when set; to compare with a value use expected_value");
+      }
+      condition->kind = CasCondition::Kind::kAbsent;
+      return absl::OkStatus();
+    case v1::CompareAndSwapRequest::kExpectedVersion:
+      if (request.expected_version() == 0) {
+        return absl::InvalidArgumentError(
+            "expected_version: must be > 0 (versions start at 1); to require a missing key use "
+            "expect_absent");
+      }
+      condition->kind = CasCondition::Kind::kVersion;
+      condition->expected_version = request.expected_version();
+      return absl::OkStatus();
+    case v1::CompareAndSwapRequest::EXPECTED_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "expected: one of expected_value, expect_absent or expected_version must be set");
 }
 
 grpc::ServerUnaryReactor* KvService::CompareAndSwap(
     grpc::CallbackServerContext* context, std::unique_ptr<const v1::CompareAndSwapRequest> request,
     v1::CompareAndSwapResponse* response) {
-  return runner_->Run(
-      context, methods_[kCompareAndSwap],
-      [this, request = std::move(request), response]() -> absl::Status {
-        RETURN_IF_ERROR(CheckBucketAndKey(*request));
-        RETURN_IF_ERROR(limits_.CheckValue("new_value", request->new_value()));
-        CasCondition condition;
-        switch (request->expected_case()) {
-          case v1::CompareAndSwapRequest::kExpectedValue:
-            RETURN_IF_ERROR(limits_.CheckValue("expected_value", request->expected_value()));
-            condition.kind = CasCondition::Kind::kValue;
-            condition.expected_value = request->expected_value();
-            break;
-          case v1::CompareAndSwapRequest::kExpectAbsent:
-            if (!request->expect_absent()) {
-              return absl::InvalidArgumentError(
-                  "expect_absent: must be true when set; to compare with a value use "
-                  "expected_value");
-            }
-            condition.kind = CasCondition::Kind::kAbsent;
-            break;
-          case v1::CompareAndSwapRequest::kExpectedVersion:
-            if (request->expected_version() == 0) {
-              return absl::InvalidArgumentError(
-                  "expected_version: must be > 0 (versions start at 1); to require a "
-                  "missing key use expect_absent");
-            }
-            condition.kind = CasCondition::Kind::kVersion;
-            condition.expected_version = request->expected_version();
-            break;
-          case v1::CompareAndSwapRequest::EXPECTED_NOT_SET:
-            return absl::InvalidArgumentError(
-                "expected: one of expected_value, expect_absent or expected_version must "
-                "be set");
-        }
-        ASSIGN_OR_RETURN(Store::CasResult result,
-                         store_->CompareAndSwap(request->bucket(), request->key(), condition,
-                                                request->new_value()));
-        response->set_swapped(result.swapped);
-        response->set_revision(result.revision);
+  return ServeWrite<Store::CasResult, CasCondition>(
+      context, kCompareAndSwap, std::move(request), response,
+      [this](const v1::CompareAndSwapRequest& cas, CasCondition* condition) {
+        return PrepareCompareAndSwap(cas, condition);
+      },
+      [this](const v1::CompareAndSwapRequest& cas, const CasCondition& condition,
+             Store::Callback<Store::CasResult> done) {
+        store_->CompareAndSwapAsync(cas.bucket(), cas.key(), condition, cas.new_value(),
+                                    std::move(done));
+      },
+      [this](const v1::CompareAndSwapRequest& cas, const CasCondition& condition) {
+        return store_->CompareAndSwap(cas.bucket(), cas.key(), condition, cas.new_value());
+      },
+      [](Store::CasResult result, v1::CompareAndSwapResponse* cas) {
+        cas->set_swapped(result.swapped);
+        cas->set_revision(result.revision);
         if (result.current) {
-          response->set_found(true);
-          response->set_current_value(std::move(result.current->value));
-          response->set_current_version(result.current->version);
+          cas->set_found(true);
+          cas->set_current_value(std::move(result.current->value));
+          cas->set_current_version(result.current->version);
         }
         return absl::OkStatus();
       });
@@ -275,24 +354,32 @@ grpc::ServerUnaryReactor* KvService::GetMany(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* context,
                                              std::unique_ptr<const v1::SetManyRequest> request,
                                              v1::SetManyResponse* response) {
-  return runner_->Run(
-      context, methods_[kSetMany],
-      [this, request = std::move(request), response]() -> absl::Status {
-        RETURN_IF_ERROR(limits_.CheckBucket("bucket", request->bucket()));
-        RETURN_IF_ERROR(limits_.CheckBatchSize("entries", request->entries_size()));
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  return ServeWrite<Store::WriteResult, Pairs>(
+      context, kSetMany, std::move(request), response,
+      [this](const v1::SetManyRequest& set_many, Pairs* pairs) {
+        RETURN_IF_ERROR(limits_.CheckBucket("bucket", set_many.bucket()));
+        RETURN_IF_ERROR(limits_.CheckBatchSize("entries", set_many.entries_size()));
         size_t bytes = 0;
-        std::vector<std::pair<std::string, std::string>> pairs;
-        pairs.reserve(request->entries_size());
-        for (int i = 0; i < request->entries_size(); ++i) {
-          const v1::KeyValue& entry = request->entries(i);
+        pairs->reserve(set_many.entries_size());
+        for (int i = 0; i < set_many.entries_size(); ++i) {
+          const v1::KeyValue& entry = set_many.entries(i);
           RETURN_IF_ERROR(limits_.CheckKey(StrCat("entries[", i, "].key"), entry.key()));
           RETURN_IF_ERROR(limits_.CheckValue(StrCat("entries[", i, "].value"), entry.value()));
           bytes += entry.key().size() + entry.value().size();
-          pairs.emplace_back(entry.key(), entry.value());
+          pairs->emplace_back(entry.key(), entry.value());
         }
-        RETURN_IF_ERROR(limits_.CheckBatchBytes("entries", bytes));
-        ASSIGN_OR_RETURN(Store::WriteResult write, store_->SetMany(request->bucket(), pairs));
-        response->set_revision(write.revision);
+        return limits_.CheckBatchBytes("entries", bytes);
+      },
+      [this](const v1::SetManyRequest& set_many, const Pairs& pairs,
+             Store::Callback<Store::WriteResult> done) {
+        store_->SetManyAsync(set_many.bucket(), pairs, std::move(done));
+      },
+      [this](const v1::SetManyRequest& set_many, const Pairs& pairs) {
+        return store_->SetMany(set_many.bucket(), pairs);
+      },
+      [](Store::WriteResult write, v1::SetManyResponse* set_many) {
+        set_many->set_revision(write.revision);
         return absl::OkStatus();
       });
 }
@@ -300,17 +387,26 @@ grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* KvService::DeleteMany(
     grpc::CallbackServerContext* context, std::unique_ptr<const v1::DeleteManyRequest> request,
     v1::DeleteManyResponse* response) {
-  return runner_->Run(context, methods_[kDeleteMany],
-                      [this, request = std::move(request), response]() -> absl::Status {
-                        RETURN_IF_ERROR(CheckKeyList(*request));
-                        const std::vector<std::string> keys(request->keys().begin(),
-                                                            request->keys().end());
-                        ASSIGN_OR_RETURN(Store::DeleteManyResult result,
-                                         store_->DeleteMany(request->bucket(), keys));
-                        response->set_deleted(result.deleted);
-                        response->set_revision(result.revision);
-                        return absl::OkStatus();
-                      });
+  using Keys = std::vector<std::string>;
+  return ServeWrite<Store::DeleteManyResult, Keys>(
+      context, kDeleteMany, std::move(request), response,
+      [this](const v1::DeleteManyRequest& delete_many, Keys* keys) {
+        RETURN_IF_ERROR(CheckKeyList(delete_many));
+        keys->assign(delete_many.keys().begin(), delete_many.keys().end());
+        return absl::OkStatus();
+      },
+      [this](const v1::DeleteManyRequest& delete_many, const Keys& keys,
+             Store::Callback<Store::DeleteManyResult> done) {
+        store_->DeleteManyAsync(delete_many.bucket(), keys, std::move(done));
+      },
+      [this](const v1::DeleteManyRequest& delete_many, const Keys& keys) {
+        return store_->DeleteMany(delete_many.bucket(), keys);
+      },
+      [](Store::DeleteManyResult result, v1::DeleteManyResponse* delete_many) {
+        delete_many->set_deleted(result.deleted);
+        delete_many->set_revision(result.revision);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace wasikv

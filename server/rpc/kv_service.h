@@ -1,9 +1,11 @@
 // KvService serves wasikv.v1.KV: the gRPC face of the Store.
 //
 // Each RPC validates its request against RequestLimits (INVALID_ARGUMENT
-// naming the field and limit), then runs the store call on the CallRunner's
-// workers, so no gRPC callback thread ever blocks on storage. Status codes
-// are documented in proto/wasikv/v1/kv.proto.
+// naming the field and limit) and never blocks a gRPC callback thread on
+// storage: reads answer from memory on gRPC's thread or go to the
+// CallRunner's workers to read the disk; writes are submitted to the store's
+// commit pipeline and finish from its thread once durable, with no thread
+// waiting for them. Status codes are documented in proto/wasikv/v1/kv.proto.
 //
 // Thread safety: gRPC calls the methods concurrently; the service holds no
 // mutable state of its own. Borrows the store and runner, which must outlive
@@ -88,9 +90,26 @@ class KvService final {
     kMethodCount
   };
 
+  // Serves a write. `prepare` (absl::Status(const Request&, Prepared*))
+  // checks the request on gRPC's thread; `write_async` (void(const
+  // Request&, const Prepared&, Store::Callback<Result>)) submits it and the
+  // call finishes from the commit pipeline's thread with `fill`
+  // (absl::Status(Result, Response*)). A write that must first create its
+  // bucket runs `write_blocking` (absl::StatusOr<Result>(const Request&,
+  // const Prepared&)) on a worker instead.
+  template <typename Result, typename Prepared, typename Request, typename Response,
+            typename Prepare, typename WriteAsync, typename WriteBlocking, typename Fill>
+  grpc::ServerUnaryReactor* ServeWrite(grpc::CallbackServerContext* context, Method method,
+                                       std::unique_ptr<const Request> request, Response* response,
+                                       Prepare prepare, WriteAsync write_async,
+                                       WriteBlocking write_blocking, Fill fill);
+
   // Checks the bucket and key fields every single-key request has.
   template <typename Request>
   absl::Status CheckBucketAndKey(const Request& request) const;
+  // Checks a CompareAndSwap request and fills in what it compares against.
+  absl::Status PrepareCompareAndSwap(const v1::CompareAndSwapRequest& request,
+                                     CasCondition* condition) const;
   // Checks bucket, entry count and every key of a key-list request.
   template <typename Request>
   absl::Status CheckKeyList(const Request& request) const;

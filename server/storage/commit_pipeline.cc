@@ -1,16 +1,18 @@
 #include "server/storage/commit_pipeline.h"
 
 #include <chrono>
+#include <utility>
 
+#include "absl/synchronization/notification.h"
 #include "server/storage/key_format.h"
 #include "server/storage/rocks_status.h"
 
 namespace wasikv {
 namespace {
 
-// A group stops growing at this many records or bytes, so one leader's
-// write (and its callers' latency) stays bounded.
-constexpr size_t kMaxGroupRecords = 256;
+// A group stops growing at this many writes or bytes of records, so one
+// batch (and its writers' latency) stays bounded.
+constexpr size_t kMaxGroupWrites = 1024;
 constexpr size_t kMaxGroupBytes = 8 << 20;
 
 int64_t NowUnixMicros() {
@@ -19,7 +21,95 @@ int64_t NowUnixMicros() {
       .count();
 }
 
+absl::Status Stopped() {
+  return absl::UnavailableError("storage is closed: the write was not made");
+}
+
+// A record the caller decided; Commit() waits for it.
+class DecidedRecord final : public CommitPipeline::Write {
+ public:
+  DecidedRecord(storage::ChangeRecord* record, absl::StatusOr<uint64_t>* outcome,
+                absl::Notification* done)
+      : record_(record), outcome_(outcome), done_(done) {}
+  absl::Status Decide(CommitPipeline::View& view, storage::ChangeRecord* record) override {
+    revision_ = view.next_revision();
+    record->Swap(record_);
+    return absl::OkStatus();
+  }
+  void Done(const absl::Status& status) override {
+    if (status.ok()) {
+      *outcome_ = revision_;
+    } else {
+      *outcome_ = status;
+    }
+    done_->Notify();
+  }
+
+ private:
+  storage::ChangeRecord* const record_;
+  absl::StatusOr<uint64_t>* const outcome_;
+  absl::Notification* const done_;
+  uint64_t revision_ = 0;
+};
+
 }  // namespace
+
+absl::Status CommitPipeline::View::Read(std::string_view data_key, bool with_value,
+                                        LatestValue* latest) {
+  if (auto it = pipeline_->overlay_.find(std::string(data_key)); it != pipeline_->overlay_.end()) {
+    latest->version = it->second.version;
+    if (with_value && it->second.value != nullptr) latest->value = *it->second.value;
+    return absl::OkStatus();
+  }
+  rocksdb::PinnableSlice stored;
+  rocksdb::Status s =
+      pipeline_->db_->Get(rocksdb::ReadOptions(), pipeline_->data_cf_, data_key, &stored);
+  if (s.IsNotFound()) {
+    latest->version = 0;
+    return absl::OkStatus();
+  }
+  if (!s.ok()) return FromRocksStatus(s, "read");
+  std::optional<key_format::StoredValue> decoded = key_format::DecodeValue(stored.ToStringView());
+  if (!decoded) return absl::DataLossError("a stored value is corrupt (shorter than its version)");
+  latest->version = decoded->version;
+  if (with_value) latest->value.assign(decoded->value);
+  return absl::OkStatus();
+}
+
+absl::Status CommitPipeline::View::ReadVersions(std::span<const std::string> data_keys,
+                                                std::vector<uint64_t>* versions) {
+  versions->assign(data_keys.size(), 0);
+  std::vector<rocksdb::Slice> unseen;
+  std::vector<size_t> unseen_index;
+  for (size_t i = 0; i < data_keys.size(); ++i) {
+    if (auto it = pipeline_->overlay_.find(data_keys[i]); it != pipeline_->overlay_.end()) {
+      (*versions)[i] = it->second.version;
+    } else {
+      unseen.emplace_back(data_keys[i]);
+      unseen_index.push_back(i);
+    }
+  }
+  if (unseen.empty()) return absl::OkStatus();
+  std::vector<rocksdb::PinnableSlice> values(unseen.size());
+  std::vector<rocksdb::Status> statuses(unseen.size());
+  // One batched lookup instead of a Get per key: a 1000-key batch shares
+  // index and filter block reads.
+  pipeline_->db_->MultiGet(rocksdb::ReadOptions(), pipeline_->data_cf_, unseen.size(),
+                           unseen.data(), values.data(), statuses.data());
+  for (size_t i = 0; i < unseen.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocksStatus(statuses[i], "read");
+    std::optional<key_format::StoredValue> stored =
+        key_format::DecodeValue(values[i].ToStringView());
+    if (!stored) return absl::DataLossError("a stored value is corrupt (shorter than its version)");
+    (*versions)[unseen_index[i]] = stored->version;
+  }
+  return absl::OkStatus();
+}
+
+const rocksdb::Snapshot* CommitPipeline::View::TakeSnapshot() {
+  return pipeline_->db_->GetSnapshot();
+}
 
 CommitPipeline::CommitPipeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* data_cf,
                                rocksdb::ColumnFamilyHandle* log_cf, uint64_t last_revision,
@@ -30,76 +120,144 @@ CommitPipeline::CommitPipeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* dat
       sync_writes_(sync_writes),
       last_committed_(last_revision) {}
 
-void CommitPipeline::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
+CommitPipeline::~CommitPipeline() { Stop(); }
 
-absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
-  Writer self;
-  self.record = record;
-  std::vector<Writer*> group;
+void CommitPipeline::Start() {
+  committer_ = std::thread([this] { Run(); });
+}
+
+void CommitPipeline::Stop() {
   {
     absl::MutexLock lock(&mu_);
-    queue_.push_back(&self);
-    while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
-    if (self.done) {
-      if (!self.status.ok()) return self.status;
-      return record->revision();
-    }
-    // This writer leads: take a group from the front of the queue.
-    size_t group_bytes = 0;
-    for (Writer* w : queue_) {
-      if (group.size() == kMaxGroupRecords || group_bytes > kMaxGroupBytes) break;
-      group.push_back(w);
-      group_bytes += w->record->ByteSizeLong();
+    if (stopped_) return;
+    stopping_ = true;
+  }
+  if (committer_.joinable()) committer_.join();
+  std::deque<std::unique_ptr<Write>> refused;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    refused.swap(submitted_);
+  }
+  // Only if the committer never started.
+  for (std::unique_ptr<Write>& write : refused) write->Done(Stopped());
+}
+
+void CommitPipeline::Submit(std::unique_ptr<Write> write) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      submitted_.push_back(std::move(write));
+      return;
     }
   }
+  write->Done(Stopped());
+}
 
-  // Only the leader reaches here, and the next leader waits for this group
-  // to leave the queue, so revisions are handed out without a race.
-  const uint64_t first = last_committed_.load(std::memory_order_relaxed) + 1;
+absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
+  absl::StatusOr<uint64_t> outcome;
+  absl::Notification done;
+  Submit(std::make_unique<DecidedRecord>(record, &outcome, &done));
+  done.WaitForNotification();
+  return outcome;
+}
+
+void CommitPipeline::Run() {
+  std::deque<std::unique_ptr<Write>> queue;
+  std::deque<Decided> group;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+            return p->stopping_ || !p->submitted_.empty();
+          },
+          this));
+      if (submitted_.empty()) return;  // stopping, and everything is written
+      queue.swap(submitted_);
+    }
+    while (!queue.empty()) {
+      DecideGroup(&queue, &group);
+      CommitGroup(&group);
+    }
+  }
+}
+
+void CommitPipeline::DecideGroup(std::deque<std::unique_ptr<Write>>* queue,
+                                 std::deque<Decided>* group) {
+  overlay_.clear();
+  uint64_t next_revision = last_committed_.load(std::memory_order_relaxed) + 1;
   const int64_t now = NowUnixMicros();
-  rocksdb::WriteBatch batch;
-  for (size_t i = 0; i < group.size(); ++i) {
-    group[i]->record->set_revision(first + i);
-    group[i]->record->set_commit_unix_micros(now);
-    EncodeRecord(*group[i]->record, &batch);
+  size_t bytes = 0;
+  while (!queue->empty() && group->size() < kMaxGroupWrites && bytes < kMaxGroupBytes) {
+    if (queue->front()->exclusive() && !group->empty()) break;
+    Decided& decided = group->emplace_back();
+    decided.write = std::move(queue->front());
+    queue->pop_front();
+    View view(this, next_revision);
+    decided.status = decided.write->Decide(view, &decided.record);
+    if (!decided.status.ok() || decided.record.events().empty()) {
+      decided.record.Clear();
+    } else {
+      decided.record.set_revision(next_revision++);
+      decided.record.set_commit_unix_micros(now);
+      Overlay(decided.record);
+      bytes += decided.record.ByteSizeLong();
+    }
+    if (decided.write->exclusive()) break;
   }
-  const uint64_t last = first + group.size() - 1;
-  std::string revision_value;
-  key_format::AppendFixed64(last, &revision_value);
-  batch.Put(data_cf_, key_format::kRevisionKey, revision_value);
+}
 
-  rocksdb::WriteOptions write_options;
-  write_options.sync = sync_writes_;
-  const auto write_start = std::chrono::steady_clock::now();
-  absl::Status status = FromRocksStatus(db_->Write(write_options, &batch), "commit");
-  const auto write_time = std::chrono::steady_clock::now() - write_start;
-  if (status.ok()) {
-    last_committed_.store(last, std::memory_order_release);
-    if (!listeners_.empty()) {
-      std::vector<const storage::ChangeRecord*> records;
-      records.reserve(group.size());
-      for (Writer* w : group) records.push_back(w->record);
+void CommitPipeline::Overlay(const storage::ChangeRecord& record) {
+  for (const storage::Event& event : record.events()) {
+    if (event.type() == storage::Event::SET) {
+      overlay_[key_format::DataKey(event.bucket(), event.key())] = {record.revision(),
+                                                                    &event.value()};
+    } else if (event.type() == storage::Event::DELETE) {
+      overlay_[key_format::DataKey(event.bucket(), event.key())] = {0, nullptr};
+    }
+  }
+}
+
+void CommitPipeline::CommitGroup(std::deque<Decided>* group) {
+  rocksdb::WriteBatch batch;
+  std::vector<const storage::ChangeRecord*> records;
+  // Decisions after the first record saw data that is durable only if the
+  // batch is: they share its fate.
+  size_t first_with_events = group->size();
+  for (size_t i = 0; i < group->size(); ++i) {
+    const Decided& decided = (*group)[i];
+    if (decided.record.events().empty()) continue;
+    if (records.empty()) first_with_events = i;
+    EncodeRecord(decided.record, &batch);
+    records.push_back(&decided.record);
+  }
+
+  absl::Status written;
+  std::chrono::nanoseconds write_time{0};
+  if (!records.empty()) {
+    std::string revision_value;
+    key_format::AppendFixed64(records.back()->revision(), &revision_value);
+    batch.Put(data_cf_, key_format::kRevisionKey, revision_value);
+    rocksdb::WriteOptions write_options;
+    write_options.sync = sync_writes_;
+    const auto write_start = std::chrono::steady_clock::now();
+    written = FromRocksStatus(db_->Write(write_options, &batch), "commit");
+    write_time = std::chrono::steady_clock::now() - write_start;
+    if (written.ok()) {
+      last_committed_.store(records.back()->revision(), std::memory_order_release);
       for (const Listener& listener : listeners_) listener(records);
     }
   }
 
-  {
-    absl::MutexLock lock(&mu_);
-    for (Writer* w : group) {
-      queue_.pop_front();
-      if (w == &self) continue;
-      w->status = status;
-      w->done = true;
-      w->cv.Signal();
-    }
-    if (!queue_.empty()) queue_.front()->cv.Signal();
+  for (size_t i = 0; i < group->size(); ++i) {
+    Decided& decided = (*group)[i];
+    decided.write->Done(i >= first_with_events && !written.ok() ? written : decided.status);
   }
-  if (group_observer_ && status.ok()) {
-    // Outside the queue lock: the next group may already be committing.
-    group_observer_(group.size(), write_time);
+  group->clear();
+  if (group_observer_ && !records.empty() && written.ok()) {
+    group_observer_(records.size(), write_time);
   }
-  if (!status.ok()) return status;
-  return record->revision();
 }
 
 void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record, rocksdb::WriteBatch* batch) {

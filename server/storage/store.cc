@@ -6,6 +6,8 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "absl/strings/cord.h"
+#include "absl/synchronization/notification.h"
 #include "fmt/format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
@@ -20,6 +22,9 @@
 
 namespace wasikv {
 namespace {
+
+// The payload that marks a write refused for needing a blocking step first.
+constexpr char kNeedsBlockingCall[] = "type.wasikv.dev/needs-blocking-call";
 
 // Keys can be kilobytes of arbitrary text; messages quote a bounded, escaped
 // head of them.
@@ -177,6 +182,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->pipeline_->AddListener([raw](const std::vector<const storage::ChangeRecord*>& records) {
     raw->change_cache_.Append(records);
   });
+  store->pipeline_->Start();
   if (options.trim_interval.count() > 0) {
     store->trimmer_ = std::thread([raw] { raw->TrimLoop(); });
   }
@@ -191,6 +197,8 @@ absl::Status Store::Close() {
     stop_trimmer_ = true;
   }
   if (trimmer_.joinable()) trimmer_.join();
+  // Everything submitted is written (or refused) before RocksDB closes.
+  if (pipeline_ != nullptr) pipeline_->Stop();
   if (error_listener_->writes_stopped()) {
     // Deliberately never deleted: see Close() in store.h.
     (void)db_.release();
@@ -215,10 +223,6 @@ EngineStats Store::GetEngineStats() const {
   return ReadEngineStats(db_.get(), families, *stall_listener_, *error_listener_);
 }
 
-absl::StatusOr<uint64_t> Store::Commit(storage::ChangeRecord* record) {
-  return pipeline_->Commit(record);
-}
-
 // ---------------------------------------------------------------------------
 // Buckets
 
@@ -234,51 +238,40 @@ absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::CommitBucketCreate(
   storage::Event* event = record.add_events();
   event->set_type(storage::Event::BUCKET_CREATE);
   event->set_bucket(std::string(bucket));
-  ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
+  ASSIGN_OR_RETURN(uint64_t revision, pipeline_->Commit(&record));
   auto state = std::make_shared<BucketState>();
   state->create_revision = revision;
   absl::MutexLock lock(&buckets_mu_);
-  buckets_.emplace(bucket, state);
+  // A deleted bucket's state may still be listed until its delete is done.
+  buckets_.insert_or_assign(std::string(bucket), state);
   return state;
 }
+
+absl::Status Store::MissingBucket(std::string_view bucket) const {
+  if (options_.auto_create_buckets) {
+    absl::Status status(absl::StatusCode::kUnavailable, "the bucket must be created first");
+    status.SetPayload(kNeedsBlockingCall, absl::Cord());
+    return status;
+  }
+  return absl::NotFoundError(StrCat("bucket '", bucket,
+                                    "' does not exist; this server serves only created buckets "
+                                    "(--auto-create-buckets=false), create it with CreateBucket"));
+}
+
+bool Store::NeedsBlockingCall(const absl::Status& status) {
+  return status.GetPayload(kNeedsBlockingCall).has_value();
+}
+
+absl::Status Store::BucketGone(std::string_view bucket) const { return MissingBucket(bucket); }
 
 absl::StatusOr<std::shared_ptr<Store::BucketState>> Store::LookupBucket(std::string_view bucket,
                                                                         bool create) {
   if (std::shared_ptr<BucketState> state = FindState(bucket)) return state;
-  if (!options_.auto_create_buckets) {
-    return absl::NotFoundError(
-        StrCat("bucket '", bucket,
-               "' does not exist; this server serves only created buckets "
-               "(--auto-create-buckets=false), create it with CreateBucket"));
-  }
+  if (!options_.auto_create_buckets) return MissingBucket(bucket);
   if (!create) return nullptr;
   absl::MutexLock create_lock(&create_mu_);
   if (std::shared_ptr<BucketState> state = FindState(bucket)) return state;
   return CommitBucketCreate(bucket);
-}
-
-template <typename Fn>
-auto Store::WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write()) {
-  for (;;) {
-    ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/true));
-    absl::ReaderMutexLock lock(&state->mu);
-    // A concurrent DeleteBucket won the race: look the bucket up again, which
-    // recreates it in auto-create mode or fails in strict mode.
-    if (state->deleted) continue;
-    return write();
-  }
-}
-
-template <typename Fn, typename Missing>
-auto Store::WithExistingBucket(std::string_view bucket, Fn write, Missing missing)
-    -> decltype(write()) {
-  ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/false));
-  if (state == nullptr) return missing();
-  absl::ReaderMutexLock lock(&state->mu);
-  // Deleted meanwhile: a delete has nothing left to do, and must not
-  // recreate the bucket.
-  if (state->deleted) return missing();
-  return write();
 }
 
 absl::Status Store::CheckReadable(std::string_view bucket) {
@@ -300,35 +293,82 @@ absl::StatusOr<uint64_t> Store::CreateBucket(std::string_view bucket) {
   return state->create_revision;
 }
 
+// Decided alone in its group, so the snapshot it takes holds exactly the
+// keys the delete removes; the caller counts them from it after the commit,
+// while writes go on.
+class Store::DeleteBucketWrite final : public CommitPipeline::Write {
+ public:
+  struct Outcome {
+    absl::Status status;
+    DeleteBucketResult result;
+    const rocksdb::Snapshot* snapshot = nullptr;  // the caller releases it
+  };
+
+  DeleteBucketWrite(Store* store, std::shared_ptr<BucketState> state, std::string_view bucket,
+                    Outcome* outcome, absl::Notification* done)
+      : store_(store), state_(std::move(state)), bucket_(bucket), outcome_(outcome), done_(done) {}
+
+  bool exclusive() const override { return true; }
+
+  absl::Status Decide(CommitPipeline::View& view, storage::ChangeRecord* record) override {
+    if (state_->deleted) {
+      outcome_->result = {false, 0, view.current_revision()};
+      return absl::OkStatus();
+    }
+    state_->deleted = true;
+    outcome_->snapshot = view.TakeSnapshot();
+    storage::Event* event = record->add_events();
+    event->set_type(storage::Event::BUCKET_DELETE);
+    event->set_bucket(std::string(bucket_));
+    outcome_->result = {true, 0, view.next_revision()};
+    return absl::OkStatus();
+  }
+
+  void Done(const absl::Status& status) override {
+    outcome_->status = status;
+    if (!status.ok() && outcome_->result.deleted) state_->deleted = false;
+    if (status.ok() && outcome_->result.deleted) {
+      absl::MutexLock lock(&store_->buckets_mu_);
+      auto it = store_->buckets_.find(bucket_);
+      if (it != store_->buckets_.end() && it->second == state_) store_->buckets_.erase(it);
+    }
+    done_->Notify();
+  }
+
+ private:
+  Store* const store_;
+  const std::shared_ptr<BucketState> state_;
+  const std::string_view bucket_;
+  Outcome* const outcome_;
+  absl::Notification* const done_;
+};
+
 absl::StatusOr<Store::DeleteBucketResult> Store::DeleteBucket(std::string_view bucket) {
   std::shared_ptr<BucketState> state = FindState(bucket);
   if (state == nullptr) return DeleteBucketResult{false, 0, CurrentRevision()};
 
-  absl::MutexLock bucket_lock(&state->mu);
-  if (state->deleted) return DeleteBucketResult{false, 0, CurrentRevision()};
-
-  // Writers are excluded, so the count is exact.
-  uint64_t deleted_keys = 0;
-  {
-    const std::string prefix = key_format::DataPrefix(bucket);
-    const std::string limit = key_format::PrefixSuccessor(prefix);
-    rocksdb::Slice upper(limit);
-    rocksdb::ReadOptions read_options;
-    read_options.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, data_cf_));
-    for (it->Seek(prefix); it->Valid(); it->Next()) ++deleted_keys;
-    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan of bucket"));
+  DeleteBucketWrite::Outcome outcome;
+  absl::Notification done;
+  pipeline_->Submit(
+      std::make_unique<DeleteBucketWrite>(this, std::move(state), bucket, &outcome, &done));
+  done.WaitForNotification();
+  absl::Status status = outcome.status;
+  if (outcome.snapshot != nullptr) {
+    if (status.ok()) {
+      const std::string prefix = key_format::DataPrefix(bucket);
+      const std::string limit = key_format::PrefixSuccessor(prefix);
+      rocksdb::Slice upper(limit);
+      rocksdb::ReadOptions read_options;
+      read_options.snapshot = outcome.snapshot;
+      read_options.iterate_upper_bound = &upper;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, data_cf_));
+      for (it->Seek(prefix); it->Valid(); it->Next()) ++outcome.result.deleted_keys;
+      status = FromRocksStatus(it->status(), "count of the deleted bucket's keys");
+    }
+    db_->ReleaseSnapshot(outcome.snapshot);
   }
-
-  storage::ChangeRecord record;
-  storage::Event* event = record.add_events();
-  event->set_type(storage::Event::BUCKET_DELETE);
-  event->set_bucket(std::string(bucket));
-  ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-  state->deleted = true;
-  absl::MutexLock lock(&buckets_mu_);
-  if (auto it = buckets_.find(bucket); it != buckets_.end()) buckets_.erase(it);
-  return DeleteBucketResult{true, deleted_keys, revision};
+  if (!status.ok()) return status;
+  return outcome.result;
 }
 
 Store::BucketList Store::ListBuckets() {
@@ -469,42 +509,6 @@ absl::StatusOr<Store::ListResult> Store::ListKeys(std::string_view bucket, std::
   return result;
 }
 
-absl::StatusOr<std::optional<VersionedValue>> Store::ReadLatest(std::string_view bucket,
-                                                                std::string_view key) {
-  rocksdb::PinnableSlice stored;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), data_cf_, key_format::DataKey(bucket, key), &stored);
-  if (s.IsNotFound()) return std::nullopt;
-  RETURN_IF_ERROR(FromRocksStatus(s, "read"));
-  std::optional<key_format::StoredValue> decoded = key_format::DecodeValue(stored.ToStringView());
-  if (!decoded) return CorruptValue(key);
-  return ToVersionedValue(*decoded);
-}
-
-absl::StatusOr<std::vector<uint64_t>> Store::ReadLatestVersions(
-    std::string_view bucket, std::span<const std::string_view> keys) {
-  std::vector<std::string> data_keys;
-  data_keys.reserve(keys.size());
-  for (std::string_view key : keys) data_keys.push_back(key_format::DataKey(bucket, key));
-  std::vector<rocksdb::Slice> slices(data_keys.begin(), data_keys.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  // One batched lookup instead of a Get per key: a 1000-key batch shares
-  // index and filter block reads.
-  db_->MultiGet(rocksdb::ReadOptions(), data_cf_, slices.size(), slices.data(), values.data(),
-                statuses.data());
-  std::vector<uint64_t> versions(keys.size(), 0);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    RETURN_IF_ERROR(FromRocksStatus(statuses[i], "read"));
-    std::optional<key_format::StoredValue> stored =
-        key_format::DecodeValue(values[i].ToStringView());
-    if (!stored) return CorruptValue(keys[i]);
-    versions[i] = stored->version;
-  }
-  return versions;
-}
-
 // ---------------------------------------------------------------------------
 // Writes
 
@@ -531,85 +535,14 @@ storage::Event* AddDelete(storage::ChangeRecord* record, std::string_view bucket
   return event;
 }
 
-}  // namespace
-
-absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket, std::string_view key,
-                                              std::string_view value) {
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
-    ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
-    storage::ChangeRecord record;
-    AddSet(&record, bucket, key, value, current ? current->version : 0);
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return WriteResult{revision, !current.has_value()};
-  });
+// The latest value of one key as `view` sees it; a corrupt value names the
+// key.
+absl::Status ReadKey(CommitPipeline::View& view, std::string_view bucket, std::string_view key,
+                     bool with_value, CommitPipeline::LatestValue* latest) {
+  absl::Status status = view.Read(key_format::DataKey(bucket, key), with_value, latest);
+  if (absl::IsDataLoss(status)) return CorruptValue(key);
+  return status;
 }
-
-absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket, std::string_view key) {
-  auto nothing_deleted = [this] { return WriteResult{CurrentRevision(), false}; };
-  return WithExistingBucket(
-      bucket,
-      [&]() -> absl::StatusOr<WriteResult> {
-        KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
-        ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
-        if (!current) return nothing_deleted();
-        storage::ChangeRecord record;
-        AddDelete(&record, bucket, key, current->version);
-        ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-        return WriteResult{revision, true};
-      },
-      nothing_deleted);
-}
-
-absl::StatusOr<Store::IncrementResult> Store::Increment(std::string_view bucket,
-                                                        std::string_view key, int64_t delta) {
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<IncrementResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
-    ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
-    int64_t value = 0;
-    if (current) {
-      ASSIGN_OR_RETURN(value, ParseCounter(current->value, key));
-    }
-    int64_t sum = 0;
-    if (__builtin_add_overflow(value, delta, &sum)) {
-      return absl::OutOfRangeError(StrCat("incrementing key ", QuoteKey(key), " (", value, ") by ",
-                                          delta, " overflows the signed 64-bit range"));
-    }
-    storage::ChangeRecord record;
-    AddSet(&record, bucket, key, StrCat(sum), current ? current->version : 0);
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return IncrementResult{sum, revision};
-  });
-}
-
-absl::StatusOr<Store::CasResult> Store::CompareAndSwap(std::string_view bucket,
-                                                       std::string_view key,
-                                                       const CasCondition& condition,
-                                                       std::string_view new_value) {
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<CasResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.Lock(bucket, key);
-    ASSIGN_OR_RETURN(std::optional<VersionedValue> current, ReadLatest(bucket, key));
-    bool matches = false;
-    switch (condition.kind) {
-      case CasCondition::Kind::kAbsent:
-        matches = !current.has_value();
-        break;
-      case CasCondition::Kind::kValue:
-        matches = current.has_value() && current->value == condition.expected_value;
-        break;
-      case CasCondition::Kind::kVersion:
-        matches = current.has_value() && current->version == condition.expected_version;
-        break;
-    }
-    if (!matches) return CasResult{false, CurrentRevision(), std::move(current)};
-    storage::ChangeRecord record;
-    AddSet(&record, bucket, key, new_value, current ? current->version : 0);
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return CasResult{true, revision, std::nullopt};
-  });
-}
-
-namespace {
 
 // For each distinct key, the index of its last occurrence, in ascending index
 // order: the entries a batch actually applies.
@@ -624,50 +557,317 @@ std::vector<size_t> LastOccurrences(const Range& items, KeyOf key_of) {
   return indexes;
 }
 
+// A write decided by a function and reported to a callback.
+template <typename Result, typename DecideFn>
+class DecidedWrite final : public CommitPipeline::Write {
+ public:
+  DecidedWrite(DecideFn decide, Store::Callback<Result> done)
+      : decide_(std::move(decide)), done_(std::move(done)) {}
+  absl::Status Decide(CommitPipeline::View& view, storage::ChangeRecord* record) override {
+    return decide_(view, record, &result_);
+  }
+  void Done(const absl::Status& status) override {
+    if (status.ok()) {
+      done_(std::move(result_));
+    } else {
+      done_(status);
+    }
+  }
+
+ private:
+  DecideFn decide_;
+  Store::Callback<Result> done_;
+  Result result_;
+};
+
+// Blocks until `start` (void(Store::Callback<Result>)) has its outcome.
+template <typename Result, typename Start>
+absl::StatusOr<Result> Wait(Start start) {
+  absl::Notification done;
+  absl::StatusOr<Result> outcome;
+  start([&](absl::StatusOr<Result> result) {
+    outcome = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return outcome;
+}
+
 }  // namespace
+
+template <typename Result, typename DecideFn>
+void Store::SubmitWrite(DecideFn decide, Callback<Result> done) {
+  pipeline_->Submit(
+      std::make_unique<DecidedWrite<Result, DecideFn>>(std::move(decide), std::move(done)));
+}
+
+template <typename Result, typename Submit>
+absl::StatusOr<Result> Store::WriteCreatingBucket(std::string_view bucket, Submit submit) {
+  for (;;) {
+    ASSIGN_OR_RETURN(std::shared_ptr<BucketState> state, LookupBucket(bucket, /*create=*/true));
+    absl::StatusOr<Result> outcome =
+        Wait<Result>([&](Callback<Result> done) { submit(std::move(state), std::move(done)); });
+    // Deleted between the lookup and the decision: look it up again, which
+    // recreates it.
+    if (!NeedsBlockingCall(outcome.status())) return outcome;
+  }
+}
+
+template <typename Result, typename Submit>
+void Store::WriteCreatingBucketAsync(std::string_view bucket, Submit submit,
+                                     Callback<Result> done) {
+  std::shared_ptr<BucketState> state = FindState(bucket);
+  if (state == nullptr) {
+    done(MissingBucket(bucket));
+    return;
+  }
+  submit(std::move(state), std::move(done));
+}
+
+void Store::SubmitSet(std::shared_ptr<BucketState> state, std::string_view bucket,
+                      std::string_view key, std::string_view value, Callback<WriteResult> done) {
+  SubmitWrite<WriteResult>(
+      [this, state = std::move(state), bucket, key, value](
+          CommitPipeline::View& view, storage::ChangeRecord* record, WriteResult* result) {
+        if (state->deleted) return BucketGone(bucket);
+        CommitPipeline::LatestValue current;
+        RETURN_IF_ERROR(ReadKey(view, bucket, key, /*with_value=*/false, &current));
+        AddSet(record, bucket, key, value, current.version);
+        *result = {view.next_revision(), current.version == 0};
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::StatusOr<Store::WriteResult> Store::Set(std::string_view bucket, std::string_view key,
+                                              std::string_view value) {
+  return WriteCreatingBucket<WriteResult>(
+      bucket, [&](std::shared_ptr<BucketState> state, Callback<WriteResult> done) {
+        SubmitSet(std::move(state), bucket, key, value, std::move(done));
+      });
+}
+
+void Store::SetAsync(std::string_view bucket, std::string_view key, std::string_view value,
+                     Callback<WriteResult> done) {
+  WriteCreatingBucketAsync<WriteResult>(
+      bucket,
+      [&](std::shared_ptr<BucketState> state, Callback<WriteResult> submitted) {
+        SubmitSet(std::move(state), bucket, key, value, std::move(submitted));
+      },
+      std::move(done));
+}
+
+void Store::DeleteAsync(std::string_view bucket, std::string_view key, Callback<WriteResult> done) {
+  absl::StatusOr<std::shared_ptr<BucketState>> state = LookupBucket(bucket, /*create=*/false);
+  if (!state.ok()) return done(state.status());
+  if (*state == nullptr) return done(WriteResult{CurrentRevision(), false});
+  SubmitWrite<WriteResult>(
+      [state = *std::move(state), bucket, key](CommitPipeline::View& view,
+                                               storage::ChangeRecord* record, WriteResult* result) {
+        // A delete after its bucket's has nothing left to do, and must not
+        // recreate the bucket.
+        *result = {view.current_revision(), false};
+        if (state->deleted) return absl::OkStatus();
+        CommitPipeline::LatestValue current;
+        RETURN_IF_ERROR(ReadKey(view, bucket, key, /*with_value=*/false, &current));
+        if (current.version == 0) return absl::OkStatus();
+        AddDelete(record, bucket, key, current.version);
+        *result = {view.next_revision(), true};
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::StatusOr<Store::WriteResult> Store::Delete(std::string_view bucket, std::string_view key) {
+  return Wait<WriteResult>(
+      [&](Callback<WriteResult> done) { DeleteAsync(bucket, key, std::move(done)); });
+}
+
+void Store::SubmitIncrement(std::shared_ptr<BucketState> state, std::string_view bucket,
+                            std::string_view key, int64_t delta, Callback<IncrementResult> done) {
+  SubmitWrite<IncrementResult>(
+      [this, state = std::move(state), bucket, key, delta](
+          CommitPipeline::View& view, storage::ChangeRecord* record,
+          IncrementResult* result) -> absl::Status {
+        if (state->deleted) return BucketGone(bucket);
+        CommitPipeline::LatestValue current;
+        RETURN_IF_ERROR(ReadKey(view, bucket, key, /*with_value=*/true, &current));
+        int64_t value = 0;
+        if (current.version != 0) {
+          ASSIGN_OR_RETURN(value, ParseCounter(current.value, key));
+        }
+        int64_t sum = 0;
+        if (__builtin_add_overflow(value, delta, &sum)) {
+          return absl::OutOfRangeError(StrCat("incrementing key ", QuoteKey(key), " (", value,
+                                              ") by ", delta,
+                                              " overflows the signed 64-bit range"));
+        }
+        AddSet(record, bucket, key, StrCat(sum), current.version);
+        *result = {sum, view.next_revision()};
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::StatusOr<Store::IncrementResult> Store::Increment(std::string_view bucket,
+                                                        std::string_view key, int64_t delta) {
+  return WriteCreatingBucket<IncrementResult>(
+      bucket, [&](std::shared_ptr<BucketState> state, Callback<IncrementResult> done) {
+        SubmitIncrement(std::move(state), bucket, key, delta, std::move(done));
+      });
+}
+
+void Store::IncrementAsync(std::string_view bucket, std::string_view key, int64_t delta,
+                           Callback<IncrementResult> done) {
+  WriteCreatingBucketAsync<IncrementResult>(
+      bucket,
+      [&](std::shared_ptr<BucketState> state, Callback<IncrementResult> submitted) {
+        SubmitIncrement(std::move(state), bucket, key, delta, std::move(submitted));
+      },
+      std::move(done));
+}
+
+void Store::SubmitCompareAndSwap(std::shared_ptr<BucketState> state, std::string_view bucket,
+                                 std::string_view key, const CasCondition& condition,
+                                 std::string_view new_value, Callback<CasResult> done) {
+  SubmitWrite<CasResult>(
+      [this, state = std::move(state), bucket, key, condition, new_value](
+          CommitPipeline::View& view, storage::ChangeRecord* record, CasResult* result) {
+        if (state->deleted) return BucketGone(bucket);
+        CommitPipeline::LatestValue current;
+        // The value too: a failed swap returns it.
+        RETURN_IF_ERROR(ReadKey(view, bucket, key, /*with_value=*/true, &current));
+        const bool found = current.version != 0;
+        bool matches = false;
+        switch (condition.kind) {
+          case CasCondition::Kind::kAbsent:
+            matches = !found;
+            break;
+          case CasCondition::Kind::kValue:
+            matches = found && current.value == condition.expected_value;
+            break;
+          case CasCondition::Kind::kVersion:
+            matches = found && current.version == condition.expected_version;
+            break;
+        }
+        if (!matches) {
+          result->swapped = false;
+          result->revision = view.current_revision();
+          if (found) result->current = VersionedValue{std::move(current.value), current.version};
+          return absl::OkStatus();
+        }
+        AddSet(record, bucket, key, new_value, current.version);
+        result->swapped = true;
+        result->revision = view.next_revision();
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::StatusOr<Store::CasResult> Store::CompareAndSwap(std::string_view bucket,
+                                                       std::string_view key,
+                                                       const CasCondition& condition,
+                                                       std::string_view new_value) {
+  return WriteCreatingBucket<CasResult>(
+      bucket, [&](std::shared_ptr<BucketState> state, Callback<CasResult> done) {
+        SubmitCompareAndSwap(std::move(state), bucket, key, condition, new_value, std::move(done));
+      });
+}
+
+void Store::CompareAndSwapAsync(std::string_view bucket, std::string_view key,
+                                const CasCondition& condition, std::string_view new_value,
+                                Callback<CasResult> done) {
+  WriteCreatingBucketAsync<CasResult>(
+      bucket,
+      [&](std::shared_ptr<BucketState> state, Callback<CasResult> submitted) {
+        SubmitCompareAndSwap(std::move(state), bucket, key, condition, new_value,
+                             std::move(submitted));
+      },
+      std::move(done));
+}
+
+void Store::SubmitSetMany(std::shared_ptr<BucketState> state, std::string_view bucket,
+                          std::span<const std::pair<std::string, std::string>> pairs,
+                          Callback<WriteResult> done) {
+  SubmitWrite<WriteResult>(
+      [this, state = std::move(state), bucket, pairs](
+          CommitPipeline::View& view, storage::ChangeRecord* record, WriteResult* result) {
+        if (state->deleted) return BucketGone(bucket);
+        const std::vector<size_t> applied = LastOccurrences(
+            pairs, [](const std::pair<std::string, std::string>& p) -> std::string_view {
+              return p.first;
+            });
+        std::vector<std::string> data_keys;
+        data_keys.reserve(applied.size());
+        for (size_t index : applied) {
+          data_keys.push_back(key_format::DataKey(bucket, pairs[index].first));
+        }
+        std::vector<uint64_t> versions;
+        RETURN_IF_ERROR(view.ReadVersions(data_keys, &versions));
+        for (size_t i = 0; i < applied.size(); ++i) {
+          const auto& [key, value] = pairs[applied[i]];
+          AddSet(record, bucket, key, value, versions[i]);
+        }
+        *result = {view.next_revision(), true};
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
 
 absl::StatusOr<Store::WriteResult> Store::SetMany(
     std::string_view bucket, std::span<const std::pair<std::string, std::string>> pairs) {
-  auto key_of = [](const std::pair<std::string, std::string>& p) -> std::string_view {
-    return p.first;
-  };
   if (pairs.empty()) return WriteResult{CurrentRevision(), false};
-  return WithWritableBucket(bucket, [&]() -> absl::StatusOr<WriteResult> {
-    KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, pairs, key_of);
-    const std::vector<size_t> applied = LastOccurrences(pairs, key_of);
-    std::vector<std::string_view> keys;
-    keys.reserve(applied.size());
-    for (size_t index : applied) keys.push_back(pairs[index].first);
-    ASSIGN_OR_RETURN(std::vector<uint64_t> versions, ReadLatestVersions(bucket, keys));
-    storage::ChangeRecord record;
-    for (size_t i = 0; i < applied.size(); ++i) {
-      AddSet(&record, bucket, keys[i], pairs[applied[i]].second, versions[i]);
-    }
-    ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-    return WriteResult{revision, true};
-  });
+  return WriteCreatingBucket<WriteResult>(
+      bucket, [&](std::shared_ptr<BucketState> state, Callback<WriteResult> done) {
+        SubmitSetMany(std::move(state), bucket, pairs, std::move(done));
+      });
+}
+
+void Store::SetManyAsync(std::string_view bucket,
+                         std::span<const std::pair<std::string, std::string>> pairs,
+                         Callback<WriteResult> done) {
+  if (pairs.empty()) return done(WriteResult{CurrentRevision(), false});
+  WriteCreatingBucketAsync<WriteResult>(
+      bucket,
+      [&](std::shared_ptr<BucketState> state, Callback<WriteResult> submitted) {
+        SubmitSetMany(std::move(state), bucket, pairs, std::move(submitted));
+      },
+      std::move(done));
+}
+
+void Store::DeleteManyAsync(std::string_view bucket, std::span<const std::string> keys,
+                            Callback<DeleteManyResult> done) {
+  absl::StatusOr<std::shared_ptr<BucketState>> state = LookupBucket(bucket, /*create=*/false);
+  if (!state.ok()) return done(state.status());
+  if (*state == nullptr) return done(DeleteManyResult{0, CurrentRevision()});
+  SubmitWrite<DeleteManyResult>(
+      [state = *std::move(state), bucket, keys](
+          CommitPipeline::View& view, storage::ChangeRecord* record, DeleteManyResult* result) {
+        *result = {0, view.current_revision()};
+        if (state->deleted) return absl::OkStatus();
+        std::vector<std::string_view> distinct;
+        std::vector<std::string> data_keys;
+        for (size_t index :
+             LastOccurrences(keys, [](const std::string& k) -> std::string_view { return k; })) {
+          distinct.push_back(keys[index]);
+          data_keys.push_back(key_format::DataKey(bucket, keys[index]));
+        }
+        std::vector<uint64_t> versions;
+        RETURN_IF_ERROR(view.ReadVersions(data_keys, &versions));
+        for (size_t i = 0; i < distinct.size(); ++i) {
+          if (versions[i] != 0) AddDelete(record, bucket, distinct[i], versions[i]);
+        }
+        if (record->events().empty()) return absl::OkStatus();
+        *result = {static_cast<uint64_t>(record->events_size()), view.next_revision()};
+        return absl::OkStatus();
+      },
+      std::move(done));
 }
 
 absl::StatusOr<Store::DeleteManyResult> Store::DeleteMany(std::string_view bucket,
                                                           std::span<const std::string> keys) {
-  auto key_of = [](const std::string& k) -> std::string_view { return k; };
-  auto nothing_deleted = [this] { return DeleteManyResult{0, CurrentRevision()}; };
-  return WithExistingBucket(
-      bucket,
-      [&]() -> absl::StatusOr<DeleteManyResult> {
-        KeyLockTable::KeyLocks locks = key_locks_.LockMany(bucket, keys, key_of);
-        std::vector<std::string_view> distinct;
-        for (size_t index : LastOccurrences(keys, key_of)) distinct.push_back(keys[index]);
-        ASSIGN_OR_RETURN(std::vector<uint64_t> versions, ReadLatestVersions(bucket, distinct));
-        storage::ChangeRecord record;
-        for (size_t i = 0; i < distinct.size(); ++i) {
-          if (versions[i] != 0) AddDelete(&record, bucket, distinct[i], versions[i]);
-        }
-        if (record.events().empty()) return nothing_deleted();
-        ASSIGN_OR_RETURN(uint64_t revision, Commit(&record));
-        return DeleteManyResult{static_cast<uint64_t>(record.events_size()), revision};
-      },
-      nothing_deleted);
+  return Wait<DeleteManyResult>(
+      [&](Callback<DeleteManyResult> done) { DeleteManyAsync(bucket, keys, std::move(done)); });
 }
 
 // ---------------------------------------------------------------------------

@@ -17,11 +17,12 @@
 // acknowledged is lost. A damaged file is DATA_LOSS naming the file, from the
 // read that meets it or from Open; never a wrong value.
 //
-// Thread safety: every method may be called from any number of threads. Calls
-// block (RocksDB reads, synced writes), so callers keep them off event loops.
-// Read-modify-write operations on one key are serialised by a striped
-// KeyLockTable; operations on unrelated keys run in parallel and share fsyncs
-// through group commit.
+// Thread safety: every method may be called from any number of threads. The
+// blocking calls block (RocksDB reads, synced writes), so callers keep them
+// off event loops; the *Async writes never block and call back instead.
+// Every write is decided on the commit pipeline's thread, in order, so
+// read-modify-writes need no locks, and writes share fsyncs through group
+// commit (commit_pipeline.h).
 #ifndef WASIKV_SERVER_STORAGE_STORE_H_
 #define WASIKV_SERVER_STORAGE_STORE_H_
 
@@ -38,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/storage/background_error_listener.h"
@@ -45,7 +47,6 @@
 #include "server/storage/change_cache.h"
 #include "server/storage/commit_pipeline.h"
 #include "server/storage/engine_stats.h"
-#include "server/storage/key_lock_table.h"
 #include "server/storage/rocksdb_logger.h"
 
 namespace rocksdb {
@@ -184,7 +185,7 @@ class Store {
   absl::StatusOr<ListResult> ListKeys(std::string_view bucket, std::string_view prefix,
                                       std::optional<std::string_view> start_after, size_t limit);
 
-  // Writes.
+  // Writes, blocking: they return once the write is durable.
   absl::StatusOr<WriteResult> Set(std::string_view bucket, std::string_view key,
                                   std::string_view value);
   absl::StatusOr<WriteResult> Delete(std::string_view bucket, std::string_view key);
@@ -201,6 +202,29 @@ class Store {
                                       std::span<const std::pair<std::string, std::string>> pairs);
   absl::StatusOr<DeleteManyResult> DeleteMany(std::string_view bucket,
                                               std::span<const std::string> keys);
+
+  // The same writes, asynchronous: they never block, and `done` gets the
+  // outcome once, on the commit pipeline's thread (or on this one when the
+  // answer is known at once). The arguments must stay valid until then.
+  // `done` may get a status for which NeedsBlockingCall() is true: the write
+  // was not made because it must first create its bucket, which waits for a
+  // commit; make the blocking call instead, on a thread that may block.
+  template <typename Result>
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
+  void SetAsync(std::string_view bucket, std::string_view key, std::string_view value,
+                Callback<WriteResult> done);
+  void DeleteAsync(std::string_view bucket, std::string_view key, Callback<WriteResult> done);
+  void IncrementAsync(std::string_view bucket, std::string_view key, int64_t delta,
+                      Callback<IncrementResult> done);
+  void CompareAndSwapAsync(std::string_view bucket, std::string_view key,
+                           const CasCondition& condition, std::string_view new_value,
+                           Callback<CasResult> done);
+  void SetManyAsync(std::string_view bucket,
+                    std::span<const std::pair<std::string, std::string>> pairs,
+                    Callback<WriteResult> done);
+  void DeleteManyAsync(std::string_view bucket, std::span<const std::string> keys,
+                       Callback<DeleteManyResult> done);
+  static bool NeedsBlockingCall(const absl::Status& status);
 
   uint64_t CurrentRevision() const { return pipeline_->LastCommittedRevision(); }
   bool auto_create_buckets() const { return options_.auto_create_buckets; }
@@ -235,9 +259,11 @@ class Store {
  private:
   struct BucketState {
     uint64_t create_revision = 0;
-    absl::Mutex mu;  // readers: key writes; writer: bucket delete
-    bool deleted ABSL_GUARDED_BY(mu) = false;
+    // Set when the bucket's delete is decided; read and written only on the
+    // commit pipeline's thread, where every write to the bucket is decided.
+    bool deleted = false;
   };
+  class DeleteBucketWrite;
 
   explicit Store(const StoreOptions& options);
 
@@ -251,30 +277,41 @@ class Store {
   // `create` is true. NOT_FOUND in strict mode for a missing bucket; nullptr
   // (with OK) for a missing bucket otherwise.
   absl::StatusOr<std::shared_ptr<BucketState>> LookupBucket(std::string_view bucket, bool create);
-  // Runs `write` holding `bucket` for writing (shared), creating the bucket
-  // first when allowed.
-  template <typename Fn>
-  auto WithWritableBucket(std::string_view bucket, Fn write) -> decltype(write());
-  // Runs `write` holding an existing `bucket` for writing; runs `missing`
-  // instead if the bucket does not exist or is deleted meanwhile. For writes
-  // that must not create a bucket (deletes).
-  template <typename Fn, typename Missing>
-  auto WithExistingBucket(std::string_view bucket, Fn write, Missing missing) -> decltype(write());
+  // Why a write that would create `bucket` cannot go on without blocking:
+  // NOT_FOUND in strict mode, NeedsBlockingCall() otherwise.
+  absl::Status MissingBucket(std::string_view bucket) const;
   // NOT_FOUND if reads of `bucket` must fail (strict mode, missing bucket).
   absl::Status CheckReadable(std::string_view bucket);
   // GetMany's read into `result`; false only with `memory_only` and a
   // block not in memory (then `result` is untouched).
   absl::StatusOr<bool> ReadMany(std::string_view bucket, std::span<const std::string> keys,
                                 bool memory_only, ManyReadResult* result);
-  // The latest committed value of a key, without a snapshot. Callers hold the
-  // key's lock when they act on the answer.
-  absl::StatusOr<std::optional<VersionedValue>> ReadLatest(std::string_view bucket,
-                                                           std::string_view key);
-  // The latest committed versions of `keys` (0: missing), in one batched
-  // lookup. Callers hold the keys' locks.
-  absl::StatusOr<std::vector<uint64_t>> ReadLatestVersions(std::string_view bucket,
-                                                           std::span<const std::string_view> keys);
-  absl::StatusOr<uint64_t> Commit(storage::ChangeRecord* record);
+
+  // Submits a write to `state`'s bucket decided by `decide`
+  // (absl::Status(CommitPipeline::View&, storage::ChangeRecord*, Result*)).
+  template <typename Result, typename DecideFn>
+  void SubmitWrite(DecideFn decide, Callback<Result> done);
+  // A write that may create its bucket: looks the bucket up (creating it if
+  // needed), submits with `submit` (void(std::shared_ptr<BucketState>,
+  // Callback<Result>)) and waits, again if the bucket was deleted meanwhile.
+  template <typename Result, typename Submit>
+  absl::StatusOr<Result> WriteCreatingBucket(std::string_view bucket, Submit submit);
+  // An asynchronous write that may create its bucket, if it exists.
+  template <typename Result, typename Submit>
+  void WriteCreatingBucketAsync(std::string_view bucket, Submit submit, Callback<Result> done);
+
+  void SubmitSet(std::shared_ptr<BucketState> state, std::string_view bucket, std::string_view key,
+                 std::string_view value, Callback<WriteResult> done);
+  void SubmitIncrement(std::shared_ptr<BucketState> state, std::string_view bucket,
+                       std::string_view key, int64_t delta, Callback<IncrementResult> done);
+  void SubmitCompareAndSwap(std::shared_ptr<BucketState> state, std::string_view bucket,
+                            std::string_view key, const CasCondition& condition,
+                            std::string_view new_value, Callback<CasResult> done);
+  void SubmitSetMany(std::shared_ptr<BucketState> state, std::string_view bucket,
+                     std::span<const std::pair<std::string, std::string>> pairs,
+                     Callback<WriteResult> done);
+  // The failure of a write decided after its bucket's delete.
+  absl::Status BucketGone(std::string_view bucket) const;
 
   // Trims the log until the first record younger than `cutoff_micros`.
   absl::StatusOr<uint64_t> FirstRevisionYoungerThan(uint64_t from, int64_t cutoff_micros);
@@ -285,7 +322,6 @@ class Store {
   rocksdb::ColumnFamilyHandle* data_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   std::unique_ptr<CommitPipeline> pipeline_;
-  KeyLockTable key_locks_;
   const std::shared_ptr<WriteStallListener> stall_listener_ =
       std::make_shared<WriteStallListener>();
   const std::shared_ptr<BackgroundErrorListener> error_listener_ =
