@@ -330,7 +330,8 @@ std::vector<Flag> MakeFlags() {
        std::to_string(d.limits.max_list_limit),
        LimitSetter("max-list-limit", 1, 1 << 20, &RequestLimits::max_list_limit)},
       {"worker-threads", "WASIKV_WORKER_THREADS", "N",
-       "Threads that run store work for RPCs (reads, synced writes).",
+       "Threads that run store work that may block for RPCs (disk reads, scans, bucket "
+       "creation); writes are committed by the commit pipeline's own thread.",
        std::to_string(default_threads),
        SizeSetter("worker-threads", 1, 1024, &ServerConfig::worker_threads)},
       {"max-queued-calls", "WASIKV_MAX_QUEUED_CALLS", "N",

@@ -1,6 +1,7 @@
 // CallRunner moves the work of unary RPCs off gRPC's callback threads onto a
-// pool of worker threads, because store work blocks (a synced write, a disk
-// read, a long scan) and a callback reaction must never block.
+// pool of worker threads, because store work may block (a disk read, a long
+// scan, a bucket creation waiting for its commit) and a callback reaction
+// must never block.
 //
 // Each call's work runs once on a worker and its status finishes the call.
 // Calls cancelled or past their deadline while queued are not run. The queue
