@@ -331,7 +331,7 @@ std::vector<Flag> MakeFlags() {
        LimitSetter("max-list-limit", 1, 1 << 20, &RequestLimits::max_list_limit)},
       {"worker-threads", "WASIKV_WORKER_THREADS", "N",
        "Threads that run store work that may block for RPCs (disk reads, scans, bucket "
-       "creation); writes are committed by the commit pipeline's own thread.",
+       "creation); writes are committed by the commit pipeline's own two threads.",
        std::to_string(default_threads),
        SizeSetter("worker-threads", 1, 1024, &ServerConfig::worker_threads)},
       {"max-queued-calls", "WASIKV_MAX_QUEUED_CALLS", "N",

@@ -45,7 +45,8 @@ struct ServerConfig {
   std::string restore_from;
   uint32_t restore_backup_id = 0;
   // Threads running store work that may block (disk reads, scans, bucket
-  // creation) for RPCs; writes are committed on the commit pipeline's thread.
+  // creation) for RPCs; writes are committed on the commit pipeline's own
+  // threads.
   size_t worker_threads = 16;
   // Calls waiting for a worker beyond this are refused with
   // RESOURCE_EXHAUSTED instead of queueing without bound.

@@ -1035,6 +1035,30 @@ TEST(Store, AsyncWritesSubmittedTogetherEachSeeTheOnesBefore) {
       Holds(*store, kBucket, "counter", std::to_string(kIncrements), counted.back()->revision));
 }
 
+TEST(Store, WritesDecidedWhileTheGroupBeforeIsWrittenSeeThatGroup) {
+  // More writes than one commit group takes (1024): the decider closes the
+  // first group and decides the next ones while the writer is still writing
+  // the one before, so those decisions read the increments from that group,
+  // not from RocksDB.
+  constexpr int kIncrements = 3000;
+  ScratchStore store;
+  ASSERT_OK(store->Set(kBucket, "setup", "v").status());
+  AsyncOutcomes<Store::IncrementResult> increments(kIncrements);
+  for (int i = 0; i < kIncrements; ++i) {
+    store->IncrementAsync(kBucket, "counter", 1, increments.For(i));
+  }
+  const auto& counted = increments.Wait();
+  for (int i = 0; i < kIncrements; ++i) {
+    ASSERT_TRUE(counted[i].ok()) << counted[i].status();
+    ASSERT_EQ(counted[i]->value, i + 1) << "increment " << i << " missed one before it";
+    if (i > 0) {
+      ASSERT_EQ(counted[i]->revision, counted[i - 1]->revision + 1);
+    }
+  }
+  EXPECT_TRUE(
+      Holds(*store, kBucket, "counter", std::to_string(kIncrements), counted.back()->revision));
+}
+
 TEST(Store, AsyncWriteToAMissingBucketAsksForTheBlockingCall) {
   ScratchStore store;
   AsyncOutcomes<Store::WriteResult> set(1);
@@ -1095,9 +1119,9 @@ TEST(Store, ListenerSeesEveryRevisionInAscendingOrder) {
   ScratchStore store;
   std::mutex mu;
   std::vector<uint64_t> seen;
-  store->pipeline().AddListener([&](const std::vector<const storage::ChangeRecord*>& group) {
+  store->pipeline().AddListener([&](const CommittedRecords& group) {
     std::lock_guard lock(mu);
-    for (const storage::ChangeRecord* record : group) seen.push_back(record->revision());
+    for (const SharedRecord& record : group) seen.push_back(record->revision());
   });
 
   // Concurrent writers make groups of more than one record.

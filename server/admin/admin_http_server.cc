@@ -7,6 +7,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "server/common/str_cat.h"
+#include "server/common/thread_name.h"
 
 namespace wasikv {
 namespace {
@@ -140,7 +141,10 @@ absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(const st
                                                    : bound.address().to_string();
   server->address_ = StrCat(host, ":", bound.port());
   server->Accept();
-  server->thread_ = std::thread([raw = server.get()] { raw->io_.run(); });
+  server->thread_ = std::thread([raw = server.get()] {
+    SetCurrentThreadName("wasikv-admin");
+    raw->io_.run();
+  });
   return server;
 }
 

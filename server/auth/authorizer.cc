@@ -8,6 +8,7 @@
 #include "openssl/crypto.h"
 #include "server/common/log.h"
 #include "server/common/str_cat.h"
+#include "server/common/thread_name.h"
 
 namespace wasikv {
 namespace {
@@ -63,7 +64,10 @@ absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::Create(Options options) 
     authorizer->rules_ = std::make_shared<const AuthRules>(std::move(read->first));
     authorizer->stamp_ = read->second;
   }
-  authorizer->watcher_ = std::thread([raw = authorizer.get()] { raw->WatchFile(); });
+  authorizer->watcher_ = std::thread([raw = authorizer.get()] {
+    SetCurrentThreadName("wasikv-authfile");
+    raw->WatchFile();
+  });
   return authorizer;
 }
 

@@ -8,7 +8,8 @@
 // is bounded: past max_queued_calls a call fails at once with
 // RESOURCE_EXHAUSTED, so overload sheds load instead of growing memory.
 // Calls whose work completes elsewhere (writes, answered from the commit
-// pipeline's thread) are started with Start() and bounded the same way.
+// pipeline's writer thread) are started with Start() and bounded the same
+// way.
 //
 // Shutdown is two steps. Drain() refuses every call that arrives from then
 // on with UNAVAILABLE and waits for the calls already accepted to finish,

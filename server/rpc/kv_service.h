@@ -93,7 +93,7 @@ class KvService final {
   // Serves a write. `prepare` (absl::Status(const Request&, Prepared*))
   // checks the request on gRPC's thread; `write_async` (void(const
   // Request&, const Prepared&, Store::Callback<Result>)) submits it and the
-  // call finishes from the commit pipeline's thread with `fill`
+  // call finishes from the commit pipeline's writer thread with `fill`
   // (absl::Status(Result, Response*)). A write that must first create its
   // bucket runs `write_blocking` (absl::StatusOr<Result>(const Request&,
   // const Prepared&)) on a worker instead.

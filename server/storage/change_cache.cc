@@ -2,15 +2,15 @@
 
 namespace wasikv {
 
-void ChangeCache::Append(const std::vector<const storage::ChangeRecord*>& records) {
-  std::vector<std::pair<SharedRecord, size_t>> copies;
-  copies.reserve(records.size());
-  for (const storage::ChangeRecord* record : records) {
-    copies.emplace_back(std::make_shared<const storage::ChangeRecord>(*record),
-                        record->ByteSizeLong());
-  }
+void ChangeCache::Append(const CommittedRecords& records) {
+  std::vector<size_t> sizes;
+  sizes.reserve(records.size());
+  // The size the pipeline computed when it serialised the record.
+  for (const SharedRecord& record : records) sizes.push_back(record->GetCachedSize());
   absl::MutexLock lock(&mu_);
-  for (auto& [record, size] : copies) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const SharedRecord& record = records[i];
+    const size_t size = sizes[i];
     // A gap (a record that does not follow the newest) means the cache missed
     // commits; start over rather than serve a hole.
     if (!records_.empty() && record->revision() != records_.back()->revision() + 1) {
@@ -18,7 +18,7 @@ void ChangeCache::Append(const std::vector<const storage::ChangeRecord*>& record
       sizes_.clear();
       bytes_ = 0;
     }
-    records_.push_back(std::move(record));
+    records_.push_back(record);
     sizes_.push_back(size);
     bytes_ += size;
   }

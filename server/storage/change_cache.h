@@ -17,11 +17,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/storage/change_record.h"
 #include "server/storage/storage.pb.h"
 
 namespace wasikv {
-
-using SharedRecord = std::shared_ptr<const storage::ChangeRecord>;
 
 class ChangeCache {
  public:
@@ -29,8 +28,9 @@ class ChangeCache {
   ChangeCache(const ChangeCache&) = delete;
   ChangeCache& operator=(const ChangeCache&) = delete;
 
-  // Copies `records` (consecutive revisions following the newest held) in.
-  void Append(const std::vector<const storage::ChangeRecord*>& records);
+  // Adds `records` (consecutive revisions following the newest held),
+  // sharing them.
+  void Append(const CommittedRecords& records);
 
   // Appends to `out` the records from revision `from` on, stopping once
   // `max_bytes` is reached (at least one record is returned). Returns false,

@@ -5,12 +5,20 @@
 #ifndef WASIKV_SERVER_STORAGE_CHANGE_RECORD_H_
 #define WASIKV_SERVER_STORAGE_CHANGE_RECORD_H_
 
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/storage/storage.pb.h"
 
 namespace wasikv {
+
+// A committed record, shared by the commit listeners, the change cache and
+// the watchers reading it, so none of them copies it.
+using SharedRecord = std::shared_ptr<const storage::ChangeRecord>;
+// One committed group's records, revisions ascending and consecutive.
+using CommittedRecords = std::vector<SharedRecord>;
 
 // The record stored under `log_key`. DATA_LOSS, naming the entry, if the key
 // is not a LogKey, the value is not a ChangeRecord, or the record is not of

@@ -1,9 +1,11 @@
 #include "server/storage/commit_pipeline.h"
 
 #include <chrono>
+#include <string>
 #include <utility>
 
 #include "absl/synchronization/notification.h"
+#include "server/common/thread_name.h"
 #include "server/storage/key_format.h"
 #include "server/storage/rocks_status.h"
 
@@ -56,9 +58,9 @@ class DecidedRecord final : public CommitPipeline::Write {
 
 absl::Status CommitPipeline::View::Read(std::string_view data_key, bool with_value,
                                         LatestValue* latest) {
-  if (auto it = pipeline_->overlay_.find(std::string(data_key)); it != pipeline_->overlay_.end()) {
-    latest->version = it->second.version;
-    if (with_value && it->second.value != nullptr) latest->value = *it->second.value;
+  if (const Pending* pending = pipeline_->FindPending(data_key)) {
+    latest->version = pending->version;
+    if (with_value && pending->value != nullptr) latest->value = *pending->value;
     return absl::OkStatus();
   }
   rocksdb::PinnableSlice stored;
@@ -82,8 +84,8 @@ absl::Status CommitPipeline::View::ReadVersions(std::span<const std::string> dat
   std::vector<rocksdb::Slice> unseen;
   std::vector<size_t> unseen_index;
   for (size_t i = 0; i < data_keys.size(); ++i) {
-    if (auto it = pipeline_->overlay_.find(data_keys[i]); it != pipeline_->overlay_.end()) {
-      (*versions)[i] = it->second.version;
+    if (const Pending* pending = pipeline_->FindPending(data_keys[i])) {
+      (*versions)[i] = pending->version;
     } else {
       unseen.emplace_back(data_keys[i]);
       unseen_index.push_back(i);
@@ -123,7 +125,15 @@ CommitPipeline::CommitPipeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* dat
 CommitPipeline::~CommitPipeline() { Stop(); }
 
 void CommitPipeline::Start() {
-  committer_ = std::thread([this] { Run(); });
+  last_decided_ = last_committed_.load(std::memory_order_relaxed);
+  writer_ = std::thread([this] {
+    SetCurrentThreadName("wasikv-write");
+    RunWriter();
+  });
+  decider_ = std::thread([this] {
+    SetCurrentThreadName("wasikv-decide");
+    Run();
+  });
 }
 
 void CommitPipeline::Stop() {
@@ -132,14 +142,19 @@ void CommitPipeline::Stop() {
     if (stopped_) return;
     stopping_ = true;
   }
-  if (committer_.joinable()) committer_.join();
+  if (decider_.joinable()) decider_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    writer_stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
   std::deque<std::unique_ptr<Write>> refused;
   {
     absl::MutexLock lock(&mu_);
     stopped_ = true;
     refused.swap(submitted_);
   }
-  // Only if the committer never started.
+  // Only if the pipeline never started.
   for (std::unique_ptr<Write>& write : refused) write->Done(Stopped());
 }
 
@@ -162,50 +177,88 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
   return outcome;
 }
 
-void CommitPipeline::Run() {
-  std::deque<std::unique_ptr<Write>> queue;
-  std::deque<Decided> group;
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return p->stopping_ || !p->submitted_.empty();
-          },
-          this));
-      if (submitted_.empty()) return;  // stopping, and everything is written
-      queue.swap(submitted_);
-    }
-    while (!queue.empty()) {
-      DecideGroup(&queue, &group);
-      CommitGroup(&group);
-    }
-  }
+const CommitPipeline::Pending* CommitPipeline::FindPending(std::string_view data_key) const {
+  // Heterogeneous lookup would need C++20's transparent unordered_map; the
+  // key is short.
+  const std::string key(data_key);
+  if (auto it = overlay_.find(key); it != overlay_.end()) return &it->second;
+  if (auto it = handed_overlay_.find(key); it != handed_overlay_.end()) return &it->second;
+  return nullptr;
 }
 
-void CommitPipeline::DecideGroup(std::deque<std::unique_ptr<Write>>* queue,
-                                 std::deque<Decided>* group) {
+void CommitPipeline::Run() {
+  std::deque<std::unique_ptr<Write>> queue;
+  Group group;
+  while (WaitForWrites(&queue)) {
+    while (!queue.empty()) {
+      // An exclusive write sees RocksDB itself, and Done of everything
+      // before it has run (DeleteBucket's undoes its decision on failure).
+      const bool exclusive = queue.front()->exclusive();
+      if (exclusive) WaitUntilWriterIdle();
+      StartGroup();
+      bool closed = DecideInto(&queue, &group);
+      // While the writer is busy with the group before, this one takes what
+      // arrives meanwhile, as a single committer's next group would.
+      while (!closed && GrowWhileWriterBusy(&queue)) closed = DecideInto(&queue, &group);
+      HandOff(&group);
+      if (exclusive) WaitUntilWriterIdle();
+    }
+  }
+  WaitUntilWriterIdle();
+}
+
+bool CommitPipeline::WaitForWrites(std::deque<std::unique_ptr<Write>>* queue) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](CommitPipeline* p)
+           ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->stopping_ || !p->submitted_.empty(); },
+      this));
+  if (submitted_.empty()) return false;  // stopping, and everything is decided
+  queue->swap(submitted_);
+  return true;
+}
+
+bool CommitPipeline::GrowWhileWriterBusy(std::deque<std::unique_ptr<Write>>* queue) {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+        return p->groups_written_ == p->groups_handed_ || !p->submitted_.empty() || p->stopping_;
+      },
+      this));
+  if (groups_written_ == groups_handed_ || submitted_.empty()) return false;
+  queue->swap(submitted_);
+  return true;
+}
+
+void CommitPipeline::StartGroup() {
   overlay_.clear();
-  uint64_t next_revision = last_committed_.load(std::memory_order_relaxed) + 1;
-  const int64_t now = NowUnixMicros();
-  size_t bytes = 0;
-  while (!queue->empty() && group->size() < kMaxGroupWrites && bytes < kMaxGroupBytes) {
-    if (queue->front()->exclusive() && !group->empty()) break;
+  group_next_revision_ = last_decided_ + 1;
+  group_unix_micros_ = NowUnixMicros();
+  group_bytes_ = 0;
+}
+
+bool CommitPipeline::DecideInto(std::deque<std::unique_ptr<Write>>* queue, Group* group) {
+  while (!queue->empty()) {
+    if (group->size() >= kMaxGroupWrites || group_bytes_ >= kMaxGroupBytes) return true;
+    if (queue->front()->exclusive() && !group->empty()) return true;
     Decided& decided = group->emplace_back();
     decided.write = std::move(queue->front());
     queue->pop_front();
-    View view(this, next_revision);
-    decided.status = decided.write->Decide(view, &decided.record);
-    if (!decided.status.ok() || decided.record.events().empty()) {
-      decided.record.Clear();
+    View view(this, group_next_revision_);
+    storage::ChangeRecord& record = *decided.record;
+    decided.status = decided.write->Decide(view, &record);
+    if (!decided.status.ok() || record.events().empty()) {
+      record.Clear();
     } else {
-      decided.record.set_revision(next_revision++);
-      decided.record.set_commit_unix_micros(now);
-      Overlay(decided.record);
-      bytes += decided.record.ByteSizeLong();
+      record.set_revision(group_next_revision_++);
+      record.set_commit_unix_micros(group_unix_micros_);
+      Overlay(record);
+      group_bytes_ += record.ByteSizeLong();
     }
-    if (decided.write->exclusive()) break;
+    last_decided_ = group_next_revision_ - 1;
+    if (decided.write->exclusive()) return true;
   }
+  return false;
 }
 
 void CommitPipeline::Overlay(const storage::ChangeRecord& record) {
@@ -219,76 +272,150 @@ void CommitPipeline::Overlay(const storage::ChangeRecord& record) {
   }
 }
 
-void CommitPipeline::CommitGroup(std::deque<Decided>* group) {
-  rocksdb::WriteBatch batch;
-  std::vector<const storage::ChangeRecord*> records;
-  // Decisions after the first record saw data that is durable only if the
-  // batch is: they share its fate.
-  size_t first_with_events = group->size();
-  for (size_t i = 0; i < group->size(); ++i) {
-    const Decided& decided = (*group)[i];
-    if (decided.record.events().empty()) continue;
-    if (records.empty()) first_with_events = i;
-    EncodeRecord(decided.record, &batch);
-    records.push_back(&decided.record);
-  }
-
-  absl::Status written;
-  std::chrono::nanoseconds write_time{0};
-  if (!records.empty()) {
-    std::string revision_value;
-    key_format::AppendFixed64(records.back()->revision(), &revision_value);
-    batch.Put(data_cf_, key_format::kRevisionKey, revision_value);
-    rocksdb::WriteOptions write_options;
-    write_options.sync = sync_writes_;
-    const auto write_start = std::chrono::steady_clock::now();
-    written = FromRocksStatus(db_->Write(write_options, &batch), "commit");
-    write_time = std::chrono::steady_clock::now() - write_start;
-    if (written.ok()) {
-      last_committed_.store(records.back()->revision(), std::memory_order_release);
-      for (const Listener& listener : listeners_) listener(records);
+void CommitPipeline::HandOff(Group* group) {
+  absl::Status failed;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+          return p->groups_written_ == p->groups_handed_;
+        },
+        this));
+    // Every group handed before is in RocksDB now, or failed.
+    failed = std::exchange(last_write_, absl::OkStatus());
+    if (failed.ok()) {
+      handed_.swap(*group);
+      has_handed_ = true;
+      ++groups_handed_;
+      handed_overlay_.swap(overlay_);
     }
   }
-
-  for (size_t i = 0; i < group->size(); ++i) {
-    Decided& decided = (*group)[i];
-    decided.write->Done(i >= first_with_events && !written.ok() ? written : decided.status);
+  if (failed.ok()) {
+    overlay_.clear();  // the group before, whose records the writer frees now
+    return;
   }
+  // The group was decided on top of writes that never happened: it fails
+  // with them, and the next group decides against RocksDB alone.
+  overlay_.clear();
+  handed_overlay_.clear();
+  last_decided_ = last_committed_.load(std::memory_order_acquire);
+  for (Decided& decided : *group) decided.write->Done(failed);
   group->clear();
+}
+
+void CommitPipeline::WaitUntilWriterIdle() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+        return p->groups_finished_ == p->groups_handed_;
+      },
+      this));
+}
+
+void CommitPipeline::RunWriter() {
+  Group group;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](CommitPipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+            return p->writer_stopping_ || p->has_handed_;
+          },
+          this));
+      if (!has_handed_) return;
+      // The previous group's records back the decider's overlay until it
+      // hands this one over, so they are freed only now.
+      group.clear();
+      group.swap(handed_);
+      has_handed_ = false;
+    }
+    CommittedRecords records;
+    std::chrono::nanoseconds write_time{0};
+    const absl::Status written = WriteGroup(group, &records, &write_time);
+    {
+      absl::MutexLock lock(&mu_);
+      ++groups_written_;
+      if (!written.ok()) last_write_ = written;
+    }
+    FinishGroup(&group, records, written, write_time);
+    {
+      absl::MutexLock lock(&mu_);
+      ++groups_finished_;
+    }
+  }
+}
+
+absl::Status CommitPipeline::WriteGroup(const Group& group, CommittedRecords* records,
+                                        std::chrono::nanoseconds* write_time) {
+  batch_.Clear();
+  for (const Decided& decided : group) {
+    if (decided.record->events().empty()) continue;
+    EncodeRecord(*decided.record);
+    records->push_back(decided.record);
+  }
+  if (records->empty()) return absl::OkStatus();
+  std::string revision_value;
+  key_format::AppendFixed64(records->back()->revision(), &revision_value);
+  batch_.Put(data_cf_, key_format::kRevisionKey, revision_value);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync_writes_;
+  const auto write_start = std::chrono::steady_clock::now();
+  absl::Status written = FromRocksStatus(db_->Write(write_options, &batch_), "commit");
+  *write_time = std::chrono::steady_clock::now() - write_start;
+  // Keep the buffer for the next group unless one huge write grew it.
+  if (batch_.GetDataSize() > 2 * kMaxGroupBytes) batch_ = rocksdb::WriteBatch();
+  if (written.ok()) last_committed_.store(records->back()->revision(), std::memory_order_release);
+  return written;
+}
+
+void CommitPipeline::FinishGroup(Group* group, const CommittedRecords& records,
+                                 const absl::Status& written, std::chrono::nanoseconds write_time) {
+  if (written.ok() && !records.empty()) {
+    for (const Listener& listener : listeners_) listener(records);
+  }
+  // Decisions after the first record saw data that is durable only if the
+  // batch is: they share its fate.
+  bool after_first_record = false;
+  for (Decided& decided : *group) {
+    after_first_record = after_first_record || !decided.record->events().empty();
+    decided.write->Done(after_first_record && !written.ok() ? written : decided.status);
+  }
   if (group_observer_ && !records.empty() && written.ok()) {
     group_observer_(records.size(), write_time);
   }
 }
 
-void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record, rocksdb::WriteBatch* batch) {
+void CommitPipeline::EncodeRecord(const storage::ChangeRecord& record) {
   for (const storage::Event& event : record.events()) {
     switch (event.type()) {
       case storage::Event::SET:
-        batch->Put(data_cf_, key_format::DataKey(event.bucket(), event.key()),
+        batch_.Put(data_cf_, key_format::DataKey(event.bucket(), event.key()),
                    key_format::EncodeValue(record.revision(), event.value()));
         break;
       case storage::Event::DELETE:
-        batch->Delete(data_cf_, key_format::DataKey(event.bucket(), event.key()));
+        batch_.Delete(data_cf_, key_format::DataKey(event.bucket(), event.key()));
         break;
       case storage::Event::BUCKET_CREATE: {
         storage::BucketRecord bucket;
         bucket.set_create_revision(record.revision());
         bucket.set_create_unix_micros(record.commit_unix_micros());
-        batch->Put(data_cf_, key_format::BucketRecordKey(event.bucket()),
+        batch_.Put(data_cf_, key_format::BucketRecordKey(event.bucket()),
                    bucket.SerializeAsString());
         break;
       }
       case storage::Event::BUCKET_DELETE: {
         std::string prefix = key_format::DataPrefix(event.bucket());
-        batch->DeleteRange(data_cf_, prefix, key_format::PrefixSuccessor(prefix));
-        batch->Delete(data_cf_, key_format::BucketRecordKey(event.bucket()));
+        batch_.DeleteRange(data_cf_, prefix, key_format::PrefixSuccessor(prefix));
+        batch_.Delete(data_cf_, key_format::BucketRecordKey(event.bucket()));
         break;
       }
       default:
         break;
     }
   }
-  batch->Put(log_cf_, key_format::LogKey(record.revision()), record.SerializeAsString());
+  serialized_.clear();
+  record.SerializeToString(&serialized_);
+  batch_.Put(log_cf_, key_format::LogKey(record.revision()), serialized_);
 }
 
 }  // namespace wasikv

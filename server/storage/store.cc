@@ -14,6 +14,7 @@
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/common/str_cat.h"
+#include "server/common/thread_name.h"
 #include "server/storage/change_record.h"
 #include "server/storage/key_format.h"
 #include "server/storage/last_revision.h"
@@ -179,12 +180,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->pipeline_ = std::make_unique<CommitPipeline>(db, store->data_cf_, store->log_cf_,
                                                       last_revision, options.sync_writes);
   Store* raw = store.get();
-  store->pipeline_->AddListener([raw](const std::vector<const storage::ChangeRecord*>& records) {
-    raw->change_cache_.Append(records);
-  });
+  store->pipeline_->AddListener(
+      [raw](const CommittedRecords& records) { raw->change_cache_.Append(records); });
   store->pipeline_->Start();
   if (options.trim_interval.count() > 0) {
-    store->trimmer_ = std::thread([raw] { raw->TrimLoop(); });
+    store->trimmer_ = std::thread([raw] {
+      SetCurrentThreadName("wasikv-trim");
+      raw->TrimLoop();
+    });
   }
   return store;
 }

@@ -20,8 +20,8 @@
 // Thread safety: every method may be called from any number of threads. The
 // blocking calls block (RocksDB reads, synced writes), so callers keep them
 // off event loops; the *Async writes never block and call back instead.
-// Every write is decided on the commit pipeline's thread, in order, so
-// read-modify-writes need no locks, and writes share fsyncs through group
+// Every write is decided on the commit pipeline's decider thread, in order,
+// so read-modify-writes need no locks, and writes share fsyncs through group
 // commit (commit_pipeline.h).
 #ifndef WASIKV_SERVER_STORAGE_STORE_H_
 #define WASIKV_SERVER_STORAGE_STORE_H_
@@ -204,7 +204,7 @@ class Store {
                                               std::span<const std::string> keys);
 
   // The same writes, asynchronous: they never block, and `done` gets the
-  // outcome once, on the commit pipeline's thread (or on this one when the
+  // outcome once, on a commit pipeline thread (or on this one when the
   // answer is known at once). The arguments must stay valid until then.
   // `done` may get a status for which NeedsBlockingCall() is true: the write
   // was not made because it must first create its bucket, which waits for a
@@ -260,7 +260,8 @@ class Store {
   struct BucketState {
     uint64_t create_revision = 0;
     // Set when the bucket's delete is decided; read and written only on the
-    // commit pipeline's thread, where every write to the bucket is decided.
+    // commit pipeline's decider thread, where every write to the bucket is
+    // decided (and by its writer while the decider waits for the delete).
     bool deleted = false;
   };
   class DeleteBucketWrite;

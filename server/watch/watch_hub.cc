@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "server/common/str_cat.h"
+#include "server/common/thread_name.h"
 
 namespace wasikv {
 namespace {
@@ -15,9 +16,11 @@ constexpr auto kTick = std::chrono::milliseconds(50);
 
 WatchHub::WatchHub(Store* store, const WatchHubOptions& options)
     : store_(store), options_(options), pool_(options.threads) {
-  store_->pipeline().AddListener(
-      [this](const std::vector<const storage::ChangeRecord*>& records) { OnCommit(records); });
-  ticker_ = std::thread([this] { TickLoop(); });
+  store_->pipeline().AddListener([this](const CommittedRecords& records) { OnCommit(records); });
+  ticker_ = std::thread([this] {
+    SetCurrentThreadName("wasikv-watch");
+    TickLoop();
+  });
 }
 
 WatchHub::~WatchHub() {
@@ -68,11 +71,11 @@ bool WatchHub::Park(const std::shared_ptr<WatchStream>& stream, uint64_t next_re
   return true;
 }
 
-void WatchHub::OnCommit(const std::vector<const storage::ChangeRecord*>& records) {
+void WatchHub::OnCommit(const CommittedRecords& records) {
   // The first revision of this batch touching each bucket: a stream parked on
   // the bucket has seen nothing of it since it parked, so it skips to there.
   std::map<std::string_view, uint64_t> buckets;
-  for (const storage::ChangeRecord* record : records) {
+  for (const SharedRecord& record : records) {
     for (const storage::Event& event : record->events()) {
       buckets.emplace(event.bucket(), record->revision());
     }

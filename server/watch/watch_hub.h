@@ -105,7 +105,7 @@ class WatchHub {
   void CountSent(size_t events) { events_sent_.fetch_add(events, std::memory_order_relaxed); }
 
  private:
-  void OnCommit(const std::vector<const storage::ChangeRecord*>& records);
+  void OnCommit(const CommittedRecords& records);
   void TickLoop();
 
   Store* const store_;
