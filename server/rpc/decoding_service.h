@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
@@ -68,15 +69,20 @@ class DecodingService final : public Grpc::Service {
   }
 
   // Serves server-streaming `method`, which needs `access`, with
-  // `owner->*handler`; the request lives only for the handler's call.
-  template <typename Owner, typename Request, typename Response>
+  // `owner->*handler`; the request lives only for the handler's call. A
+  // handler that writes its responses serialised (Response is
+  // grpc::ByteBuffer) names their message type as `Described`, for the
+  // check against the .proto.
+  template <typename Described = void, typename Owner, typename Request, typename Response>
   RpcMethod* ServeServerStreaming(std::string_view method, Access access, Owner* owner,
                                   grpc::ServerWriteReactor<Response>* (Owner::*handler)(
                                       grpc::CallbackServerContext*, const Request&)) {
     RpcMethod* metric =
         metrics_->AddMethod(Grpc::service_full_name(), method, RpcType::kServerStream);
     this->MarkMethodRawCallback(
-        MethodIndex(method, Request::descriptor(), Response::descriptor(), true),
+        MethodIndex(
+            method, Request::descriptor(),
+            std::conditional_t<std::is_void_v<Described>, Response, Described>::descriptor(), true),
         new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer, Response>(
             [=, this](grpc::CallbackServerContext* context,
                       const grpc::ByteBuffer* raw) -> grpc::ServerWriteReactor<Response>* {

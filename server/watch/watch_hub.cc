@@ -12,10 +12,18 @@ namespace {
 // smallest interval a request may ask for is 100 ms.
 constexpr auto kTick = std::chrono::milliseconds(50);
 
+// Enough for the positions a fan-out's streams are at in one burst of
+// commits; older responses are rarely asked for again.
+constexpr size_t kSharedResponses = 64;
+constexpr size_t kSharedResponseBytes = 8 << 20;
+
 }  // namespace
 
 WatchHub::WatchHub(Store* store, const WatchHubOptions& options)
-    : store_(store), options_(options), pool_(options.threads) {
+    : store_(store),
+      options_(options),
+      pool_(options.threads),
+      responses_(kSharedResponses, kSharedResponseBytes) {
   store_->pipeline().AddListener([this](const CommittedRecords& records) { OnCommit(records); });
   ticker_ = std::thread([this] {
     SetCurrentThreadName("wasikv-watch");

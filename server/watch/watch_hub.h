@@ -8,9 +8,10 @@
 // and nothing for streams that are behind.
 //
 // Memory: the change cache (--watch-cache-bytes), per stream about 20 KiB
-// (mostly gRPC's call state), and built responses charged to one shared
-// budget (max_inflight_bytes; about twice that in memory as protobuf
-// objects), however many streams there are.
+// (mostly gRPC's call state), built responses charged to one shared budget
+// (max_inflight_bytes, serialised bytes; streams sharing one response are
+// each charged for it), and the recently built responses kept for sharing
+// (at most 8 MiB), however many streams there are.
 //
 // Thread safety: all methods may be called from any thread. Construct before
 // the server starts committing (it registers a commit listener).
@@ -29,6 +30,7 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "server/storage/store.h"
+#include "server/watch/shared_responses.h"
 #include "server/watch/watch_stream.h"
 
 namespace wasikv {
@@ -83,6 +85,9 @@ class WatchHub {
   bool Reserve(const std::shared_ptr<WatchStream>& stream, size_t bytes);
   void Release(size_t bytes);
 
+  // Responses built recently, for streams of the same target to share.
+  SharedResponses& responses() { return responses_; }
+
   // Runs `task` on the pool.
   template <typename Task>
   void Post(Task task) {
@@ -111,6 +116,7 @@ class WatchHub {
   Store* const store_;
   const WatchHubOptions options_;
   boost::asio::thread_pool pool_;
+  SharedResponses responses_;
 
   absl::Mutex mu_;
   std::map<WatchStream*, std::weak_ptr<WatchStream>> streams_ ABSL_GUARDED_BY(mu_);

@@ -54,13 +54,13 @@ absl::StatusOr<WatchStream::Target> WatchService::Validate(const v1::WatchReques
   return target;
 }
 
-grpc::ServerWriteReactor<v1::WatchResponse>* WatchService::Watch(
+grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest& request) {
   const auto start_time = std::chrono::steady_clock::now();
   method_->Started();
   absl::StatusOr<WatchStream::Target> target = Validate(request);
   if (!target.ok())
-    return new RefusedStream<v1::WatchResponse>(target.status(), method_, start_time);
+    return new RefusedStream<grpc::ByteBuffer>(target.status(), method_, start_time);
 
   Store* store = hub_->store();
   const uint64_t start =
@@ -68,7 +68,7 @@ grpc::ServerWriteReactor<v1::WatchResponse>* WatchService::Watch(
   const uint64_t oldest = store->OldestRevision();
   if (start < oldest) {
     context->AddTrailingMetadata("wasikv-oldest-revision", std::to_string(oldest));
-    return new RefusedStream<v1::WatchResponse>(
+    return new RefusedStream<grpc::ByteBuffer>(
         absl::OutOfRangeError(StrCat(
             "start_revision ", start,
             " has been trimmed from history; the oldest revision "

@@ -21,8 +21,8 @@ class WatchService final {
       : hub_(hub),
         limits_(limits),
         service_(metrics, authorizer),
-        method_(service_.ServeServerStreaming("Watch", Access::kRead, this, &WatchService::Watch)) {
-  }
+        method_(service_.ServeServerStreaming<v1::WatchResponse>("Watch", Access::kRead, this,
+                                                                 &WatchService::Watch)) {}
   WatchService(const WatchService&) = delete;
   WatchService& operator=(const WatchService&) = delete;
 
@@ -30,8 +30,8 @@ class WatchService final {
   grpc::Service* service() { return &service_; }
 
  private:
-  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
-                                                     const v1::WatchRequest& request);
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
+                                                    const v1::WatchRequest& request);
 
   // The stream's target, or INVALID_ARGUMENT naming the field.
   absl::StatusOr<WatchStream::Target> Validate(const v1::WatchRequest& request) const;

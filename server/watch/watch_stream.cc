@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "server/rpc/grpc_status.h"
 #include "server/watch/watch_hub.h"
 
@@ -15,9 +16,29 @@ WatchStream::WatchStream(WatchHub* hub, grpc::CallbackServerContext* context, Rp
       method_(method),
       start_(start),
       target_(std::move(target)),
+      sharing_key_(SharingKey(target_)),
       position_(start_revision),
       next_revision_(start_revision),
       last_sent_(std::chrono::steady_clock::now()) {}
+
+std::string WatchStream::SharingKey(const Target& target) {
+  // Bucket names hold no '\0' (request_limits.h), so the key is unambiguous.
+  std::string key = target.bucket;
+  key += '\0';
+  key += target.exact_key ? 'k' : 'p';
+  key += static_cast<char>('0' + target.filter);
+  key += target.prev_value ? 'v' : '-';
+  key += target.exact_key ? target.key : target.prefix;
+  return key;
+}
+
+void WatchStream::SetResponseLocked(const v1::WatchResponse& response) {
+  response_.Clear();
+  bool own_buffer = false;
+  // Serialising a message wasikv built cannot fail.
+  grpc::SerializationTraits<v1::WatchResponse>::Serialize(response, &response_, &own_buffer)
+      .IgnoreError();
+}
 
 void WatchStream::Begin() {
   self_ = shared_from_this();
@@ -27,8 +48,10 @@ void WatchStream::Begin() {
   }
   {
     absl::MutexLock lock(&mu_);
-    response_.set_created(true);
-    response_.set_revision(next_revision_ - 1);
+    v1::WatchResponse created;
+    created.set_created(true);
+    created.set_revision(next_revision_ - 1);
+    SetResponseLocked(created);
     writing_ = true;
   }
   Send();
@@ -89,8 +112,14 @@ void WatchStream::Pump() {
     return;
   }
 
-  absl::StatusOr<std::vector<SharedRecord>> records =
-      hub_->store()->ReadChanges(from, hub_->options().max_response_bytes);
+  // Another stream of this target at this position may have built the
+  // response already; otherwise read and build it.
+  std::optional<SharedResponses::Response> shared = hub_->responses().Find(sharing_key_, from);
+  // Only one that reaches the newest commit: an older one would split what
+  // this stream can send in one response into several.
+  if (shared && shared->last_revision < hub_->store()->CurrentRevision()) shared.reset();
+  absl::StatusOr<std::vector<SharedRecord>> records;
+  if (!shared) records = hub_->store()->ReadChanges(from, hub_->options().max_response_bytes);
   std::optional<grpc::Status> finish;
   bool send = false;
   bool again = false;
@@ -99,7 +128,9 @@ void WatchStream::Pump() {
   {
     absl::MutexLock lock(&mu_);
     pumping_ = false;
-    if (!records.ok()) {
+    if (shared) {
+      // Handled below with the responses this stream built.
+    } else if (!records.ok()) {
       if (records.status().code() == absl::StatusCode::kOutOfRange) {
         context_->AddTrailingMetadata("wasikv-oldest-revision",
                                       std::to_string(hub_->store()->OldestRevision()));
@@ -114,9 +145,10 @@ void WatchStream::Pump() {
       if (records->empty()) {
         if (progress_due_) {
           progress_due_ = false;
-          response_ = v1::WatchResponse();
-          response_.set_progress(true);
-          response_.set_revision(next_revision_ - 1);
+          v1::WatchResponse progress;
+          progress.set_progress(true);
+          progress.set_revision(next_revision_ - 1);
+          SetResponseLocked(progress);
           writing_ = send = true;
         } else {
           park = true;
@@ -124,21 +156,33 @@ void WatchStream::Pump() {
       } else {
         v1::WatchResponse built;
         for (const SharedRecord& record : *records) AddMatchingEvents(*record, &built);
-        next_revision_ = records->back()->revision() + 1;
-        position_.store(next_revision_, std::memory_order_relaxed);
-        if (built.events_size() > 0) {
-          hub_->CountSent(built.events_size());
-          progress_due_ = false;  // this response reports progress too
-          built.set_revision(next_revision_ - 1);
-          response_ = std::move(built);
-          writing_ = send = true;
-        } else {
-          again = true;  // nothing matched; keep reading (as a new task, to stay fair)
+        built.set_revision(records->back()->revision());
+        shared.emplace();
+        shared->last_revision = records->back()->revision();
+        shared->events = built.events_size();
+        if (shared->events > 0) {
+          bool own_buffer = false;
+          grpc::SerializationTraits<v1::WatchResponse>::Serialize(built, &shared->bytes,
+                                                                  &own_buffer)
+              .IgnoreError();
         }
+        hub_->responses().Add(sharing_key_, from, *shared);
+      }
+    }
+    if (shared && !end_status_ && !finished_) {
+      next_revision_ = shared->last_revision + 1;
+      position_.store(next_revision_, std::memory_order_relaxed);
+      if (shared->events > 0) {
+        hub_->CountSent(shared->events);
+        progress_due_ = false;  // this response reports progress too
+        response_ = std::move(shared->bytes);
+        writing_ = send = true;
+      } else {
+        again = true;  // nothing matched; keep reading (as a new task, to stay fair)
       }
     }
     if (send) {
-      reserved_bytes_ = std::min(budget, response_.ByteSizeLong());
+      reserved_bytes_ = std::min(budget, response_.Length());
       unused_budget = budget - reserved_bytes_;
     }
     finish = TakeFinishLocked();
@@ -221,7 +265,7 @@ void WatchStream::OnWriteDone(bool ok) {
     writing_ = false;
     // Sent: free the events now rather than keep them until the next
     // response (an idle stream then holds no event memory at all).
-    response_ = v1::WatchResponse();
+    response_.Clear();
     released = reserved_bytes_;
     reserved_bytes_ = 0;
     // A failed write means the call is over (cancelled, or the peer left).

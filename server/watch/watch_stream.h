@@ -13,7 +13,10 @@
 // position, which is also what makes replay-then-live seamless.
 //
 // All work (reads, filtering, building responses) runs on the WatchHub's
-// pool, never on gRPC's callback threads. The hub wakes a parked (caught-up)
+// pool, never on gRPC's callback threads. Responses go out serialised, and
+// a stream first looks for the one another stream of the same target built
+// from the same position (shared_responses.h), so a fan-out builds each
+// response once. The hub wakes a parked (caught-up)
 // stream when its bucket changes, and asks idle streams for progress.
 //
 // Lifetime: owned by a shared_ptr to itself until gRPC calls OnDone; pool
@@ -31,6 +34,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/metrics/rpc_method.h"
 #include "server/storage/change_cache.h"
@@ -40,7 +44,7 @@ namespace wasikv {
 
 class WatchHub;
 
-class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
+class WatchStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                           public std::enable_shared_from_this<WatchStream> {
  public:
   // What one stream watches, validated by the service.
@@ -89,6 +93,10 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   // The value of `key` written at `version`, if history still holds it.
   std::optional<std::string> PreviousValue(const std::string& key, uint64_t version);
   bool Matches(const storage::Event& event) const;
+  // What identifies the target among streams that may share responses.
+  static std::string SharingKey(const Target& target);
+  // Sets response_ to `response`, serialised.
+  void SetResponseLocked(const v1::WatchResponse& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends response_ (already filled); mu_ must not be held.
   void Send();
   // Ends the stream with `status` once nothing is in flight.
@@ -105,6 +113,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   RpcMethod* const method_;
   const std::chrono::steady_clock::time_point start_;
   const Target target_;
+  const std::string sharing_key_;
   // next_revision_, readable without mu_.
   std::atomic<uint64_t> position_;
 
@@ -120,8 +129,9 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   std::chrono::steady_clock::time_point last_sent_ ABSL_GUARDED_BY(mu_);
   // The hub budget held by the response in flight.
   size_t reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  // The one response in flight (gRPC borrows it until OnWriteDone).
-  v1::WatchResponse response_;
+  // The one response in flight, serialised (gRPC borrows it until
+  // OnWriteDone); its slices may be shared with other streams.
+  grpc::ByteBuffer response_;
   std::shared_ptr<WatchStream> self_;  // released in OnDone
 };
 
