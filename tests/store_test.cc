@@ -217,6 +217,79 @@ TEST(Store, GetReturnsValueAtTheRevisionOfItsSet) {
   EXPECT_EQ(read.revision, set.revision);
 }
 
+TEST(Store, GetOfAnOlderKeyReportsTheNewestRevisionNotItsVersion) {
+  ScratchStore store;
+  ASSERT_OK_AND_ASSIGN(const Store::WriteResult old, store->Set(kBucket, "old", "v"));
+  ASSERT_OK_AND_ASSIGN(const Store::WriteResult newer, store->Set(kBucket, "newer", "v"));
+
+  ASSERT_OK_AND_ASSIGN(const Store::ReadResult read, store->Get(kBucket, "old"));
+  ASSERT_TRUE(read.value.has_value());
+  EXPECT_EQ(read.value->version, old.revision);
+  EXPECT_EQ(read.revision, newer.revision) << "a read sees every write that ended before it";
+}
+
+TEST(Store, ConcurrentGetsReportRevisionsAtWhichTheirAnswerHeld) {
+  // A reader of a key that a writer keeps changing: each answer must have
+  // been the key's value at the revision reported with it (no write to the
+  // key between its version and that revision), and one reader's revisions
+  // never go back.
+  constexpr int kWrites = 400;
+  ScratchStore store;
+  ASSERT_OK(store->Set(kBucket, "other", "v").status());
+  // Every change to "k": its revision and whether it left a value.
+  std::vector<std::pair<uint64_t, bool>> changes;
+  struct Seen {
+    bool found;
+    uint64_t version;
+    uint64_t revision;
+  };
+  std::vector<Seen> seen;
+  std::atomic<bool> writing{true};
+  RunConcurrently(3, [&](int thread) {
+    if (thread == 0) {
+      for (int i = 0; i < kWrites; ++i) {
+        const bool deletes = i % 5 == 4;
+        absl::StatusOr<Store::WriteResult> write =
+            deletes ? store->Delete(kBucket, "k") : store->Set(kBucket, "k", "v");
+        if (write.ok() && (!deletes || write->changed)) {
+          changes.emplace_back(write->revision, !deletes);
+        }
+        // Writes to another key move the revision without touching "k".
+        store->Set(kBucket, "other", "v").IgnoreError();
+      }
+      writing = false;
+    } else if (thread == 1) {
+      while (writing) {
+        absl::StatusOr<Store::ReadResult> read = store->Get(kBucket, "k");
+        if (!read.ok()) continue;
+        seen.push_back(
+            {read->value.has_value(), read->value ? read->value->version : 0, read->revision});
+      }
+    } else {
+      while (writing) store->Get(kBucket, "other").IgnoreError();
+    }
+  });
+  ASSERT_FALSE(seen.empty());
+  uint64_t previous = 0;
+  for (const Seen& read : seen) {
+    EXPECT_GE(read.revision, previous) << "a later read reported an earlier revision";
+    previous = read.revision;
+    // The change to "k" in force at read.revision: the last one at or below it.
+    auto after = std::upper_bound(changes.begin(), changes.end(), read.revision,
+                                  [](uint64_t revision, const std::pair<uint64_t, bool>& change) {
+                                    return revision < change.first;
+                                  });
+    if (read.found) {
+      ASSERT_NE(after, changes.begin());
+      EXPECT_EQ(std::prev(after)->first, read.version)
+          << "value of version " << read.version << " reported at revision " << read.revision;
+    } else {
+      EXPECT_TRUE(after == changes.begin() || !std::prev(after)->second)
+          << "reported missing at revision " << read.revision << ", when it held a value";
+    }
+  }
+}
+
 TEST(Store, EmptyValueIsStoredNotMissing) {
   ScratchStore store;
   ASSERT_OK_AND_ASSIGN(const Store::WriteResult set, store->Set(kBucket, "k", ""));

@@ -421,6 +421,7 @@ absl::StatusOr<bool> Store::ReadMany(std::string_view bucket, std::span<const st
   } else if (!statuses[0].IsNotFound()) {
     return FromRocksStatus(statuses[0], "read of revision");
   }
+  ReportRead(result->revision);
   result->values.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     const rocksdb::Status& s = statuses[i + 1];
@@ -451,19 +452,64 @@ absl::StatusOr<std::optional<Store::ManyReadResult>> Store::GetManyFromMemory(
   return result;
 }
 
+uint64_t Store::ReadFloor() const {
+  return std::max(pipeline_->LastCommittedRevision(),
+                  reported_revision_.load(std::memory_order_acquire));
+}
+
+void Store::ReportRead(uint64_t revision) {
+  uint64_t reported = reported_revision_.load(std::memory_order_relaxed);
+  while (reported < revision &&
+         !reported_revision_.compare_exchange_weak(reported, revision, std::memory_order_release,
+                                                   std::memory_order_relaxed)) {
+  }
+}
+
+absl::StatusOr<bool> Store::ReadOne(std::string_view bucket, std::string_view key, bool memory_only,
+                                    ReadResult* result) {
+  RETURN_IF_ERROR(CheckReadable(bucket));
+  // A key that exists needs no read of the revision key: its value held
+  // from its version until at least the newest revision visible to the read,
+  // which is no lower than the floor taken before it. So max(floor,
+  // version) is a revision at which the answer held, and it never goes
+  // below what an earlier read reported.
+  const uint64_t floor = ReadFloor();
+  rocksdb::ReadOptions read_options;
+  if (memory_only) read_options.read_tier = rocksdb::kBlockCacheTier;
+  rocksdb::PinnableSlice stored;
+  const rocksdb::Status s =
+      db_->Get(read_options, data_cf_, key_format::DataKey(bucket, key), &stored);
+  if (memory_only && s.IsIncomplete()) return false;
+  if (s.IsNotFound()) {
+    // An absence names no version: read the revision key with it, in one
+    // view, as GetMany does.
+    const std::string keys[] = {std::string(key)};
+    ManyReadResult many;
+    ASSIGN_OR_RETURN(bool read, ReadMany(bucket, keys, memory_only, &many));
+    if (read) *result = ReadResult{std::move(many.values[0]), many.revision};
+    return read;
+  }
+  RETURN_IF_ERROR(FromRocksStatus(s, "read"));
+  std::optional<key_format::StoredValue> decoded = key_format::DecodeValue(stored.ToStringView());
+  if (!decoded) return CorruptValue(key);
+  result->revision = std::max(floor, decoded->version);
+  result->value = ToVersionedValue(*decoded);
+  ReportRead(result->revision);
+  return true;
+}
+
 absl::StatusOr<Store::ReadResult> Store::Get(std::string_view bucket, std::string_view key) {
-  const std::string keys[] = {std::string(key)};
-  ASSIGN_OR_RETURN(ManyReadResult many, GetMany(bucket, keys));
-  return ReadResult{std::move(many.values[0]), many.revision};
+  ReadResult result;
+  RETURN_IF_ERROR(ReadOne(bucket, key, false, &result).status());
+  return result;
 }
 
 absl::StatusOr<std::optional<Store::ReadResult>> Store::GetFromMemory(std::string_view bucket,
                                                                       std::string_view key) {
-  const std::string keys[] = {std::string(key)};
-  ManyReadResult many;
-  ASSIGN_OR_RETURN(bool read, ReadMany(bucket, keys, true, &many));
+  ReadResult result;
+  ASSIGN_OR_RETURN(bool read, ReadOne(bucket, key, true, &result));
   if (!read) return std::nullopt;
-  return ReadResult{std::move(many.values[0]), many.revision};
+  return result;
 }
 
 absl::StatusOr<Store::ListResult> Store::ListKeys(std::string_view bucket, std::string_view prefix,

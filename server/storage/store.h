@@ -100,7 +100,10 @@ class Store {
  public:
   struct ReadResult {
     std::optional<VersionedValue> value;  // nullopt: key not found
-    uint64_t revision = 0;                // store revision the read saw
+    // A revision at which the read's answer held: at least the value's
+    // version, and at least every revision the store reported to a call that
+    // ended before this read began.
+    uint64_t revision = 0;
   };
   struct ManyReadResult {
     std::vector<std::optional<VersionedValue>> values;  // request order
@@ -287,6 +290,14 @@ class Store {
   // block not in memory (then `result` is untouched).
   absl::StatusOr<bool> ReadMany(std::string_view bucket, std::span<const std::string> keys,
                                 bool memory_only, ManyReadResult* result);
+  // Get's read into `result`, with the same contract.
+  absl::StatusOr<bool> ReadOne(std::string_view bucket, std::string_view key, bool memory_only,
+                               ReadResult* result);
+  // The lowest revision a read beginning now may report: every revision
+  // committed or reported to a read before.
+  uint64_t ReadFloor() const;
+  // Notes a revision a read reports, for ReadFloor().
+  void ReportRead(uint64_t revision);
 
   // Submits a write to `state`'s bucket decided by `decide`
   // (absl::Status(CommitPipeline::View&, storage::ChangeRecord*, Result*)).
@@ -336,6 +347,8 @@ class Store {
   bool closed_ = false;
 
   ChangeCache change_cache_;
+  // The highest revision a read reported (ReadFloor()).
+  std::atomic<uint64_t> reported_revision_{0};
   std::atomic<uint64_t> oldest_revision_{1};
   absl::Mutex backup_mu_;
   bool backup_running_ ABSL_GUARDED_BY(backup_mu_) = false;
