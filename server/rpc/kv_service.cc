@@ -47,7 +47,9 @@ absl::Status KvService::CheckKeyList(const Request& request) const {
   RETURN_IF_ERROR(limits_.CheckBatchSize("keys", request.keys_size()));
   size_t bytes = 0;
   for (int i = 0; i < request.keys_size(); ++i) {
-    RETURN_IF_ERROR(limits_.CheckKey(StrCat("keys[", i, "]"), request.keys(i)));
+    if (!limits_.KeyFits(request.keys(i))) {
+      return limits_.CheckKey(StrCat("keys[", i, "]"), request.keys(i));
+    }
     bytes += request.keys(i).size();
   }
   return limits_.CheckBatchBytes("keys", bytes);
@@ -364,8 +366,12 @@ grpc::ServerUnaryReactor* KvService::SetMany(grpc::CallbackServerContext* contex
         pairs->reserve(set_many.entries_size());
         for (int i = 0; i < set_many.entries_size(); ++i) {
           const v1::KeyValue& entry = set_many.entries(i);
-          RETURN_IF_ERROR(limits_.CheckKey(StrCat("entries[", i, "].key"), entry.key()));
-          RETURN_IF_ERROR(limits_.CheckValue(StrCat("entries[", i, "].value"), entry.value()));
+          if (!limits_.KeyFits(entry.key())) {
+            return limits_.CheckKey(StrCat("entries[", i, "].key"), entry.key());
+          }
+          if (!limits_.ValueFits(entry.value())) {
+            return limits_.CheckValue(StrCat("entries[", i, "].value"), entry.value());
+          }
           bytes += entry.key().size() + entry.value().size();
           pairs->emplace_back(entry.key(), entry.value());
         }

@@ -37,6 +37,7 @@ absl::Status RequestLimits::CheckBucket(std::string_view field, std::string_view
 }
 
 absl::Status RequestLimits::CheckKey(std::string_view field, std::string_view key) const {
+  if (KeyFits(key)) return absl::OkStatus();
   if (key.empty()) return absl::InvalidArgumentError(StrCat(field, ": must not be empty"));
   if (key.size() > max_key_bytes) {
     return TooLong(field, key.size(), max_key_bytes, "--max-key-bytes");
@@ -45,7 +46,7 @@ absl::Status RequestLimits::CheckKey(std::string_view field, std::string_view ke
 }
 
 absl::Status RequestLimits::CheckValue(std::string_view field, std::string_view value) const {
-  if (value.size() > max_value_bytes) {
+  if (!ValueFits(value)) {
     return TooLong(field, value.size(), max_value_bytes, "--max-value-bytes");
   }
   return absl::OkStatus();

@@ -30,6 +30,10 @@ struct RequestLimits {
   absl::Status CheckBucket(std::string_view field, std::string_view bucket) const;
   absl::Status CheckKey(std::string_view field, std::string_view key) const;
   absl::Status CheckValue(std::string_view field, std::string_view value) const;
+  // What CheckKey and CheckValue accept, without naming a field: a batch
+  // formats an entry's field name only for the entry that fails.
+  bool KeyFits(std::string_view key) const { return !key.empty() && key.size() <= max_key_bytes; }
+  bool ValueFits(std::string_view value) const { return value.size() <= max_value_bytes; }
   // A key prefix may be empty; otherwise it is held to the key limit.
   absl::Status CheckPrefix(std::string_view field, std::string_view prefix) const;
   // 1..max_batch_entries entries.

@@ -403,11 +403,14 @@ absl::StatusOr<bool> Store::ReadMany(std::string_view bucket, std::span<const st
   slices.reserve(keys.size() + 1);
   slices.emplace_back(key_format::kRevisionKey);
   for (const std::string& k : data_keys) slices.emplace_back(k);
-  std::vector<rocksdb::ColumnFamilyHandle*> families(slices.size(), data_cf_);
-  std::vector<std::string> values;
+  // The batched form: lookups sorted and sharing index and filter reads,
+  // values pinned where they lie instead of copied out.
+  std::vector<rocksdb::PinnableSlice> values(slices.size());
+  std::vector<rocksdb::Status> statuses(slices.size());
   rocksdb::ReadOptions read_options;
   if (memory_only) read_options.read_tier = rocksdb::kBlockCacheTier;
-  std::vector<rocksdb::Status> statuses = db_->MultiGet(read_options, families, slices, &values);
+  db_->MultiGet(read_options, data_cf_, slices.size(), slices.data(), values.data(),
+                statuses.data());
   // Incomplete: some key's block is not in memory; the whole read goes to
   // the disk path, so all values still come from one view.
   if (memory_only) {
@@ -417,7 +420,7 @@ absl::StatusOr<bool> Store::ReadMany(std::string_view bucket, std::span<const st
   }
 
   if (statuses[0].ok()) {
-    result->revision = key_format::DecodeFixed64(values[0]).value_or(0);
+    result->revision = key_format::DecodeFixed64(values[0].ToStringView()).value_or(0);
   } else if (!statuses[0].IsNotFound()) {
     return FromRocksStatus(statuses[0], "read of revision");
   }
@@ -430,7 +433,8 @@ absl::StatusOr<bool> Store::ReadMany(std::string_view bucket, std::span<const st
       continue;
     }
     RETURN_IF_ERROR(FromRocksStatus(s, "read"));
-    std::optional<key_format::StoredValue> stored = key_format::DecodeValue(values[i + 1]);
+    std::optional<key_format::StoredValue> stored =
+        key_format::DecodeValue(values[i + 1].ToStringView());
     if (!stored) return CorruptValue(keys[i]);
     result->values.push_back(ToVersionedValue(*stored));
   }
