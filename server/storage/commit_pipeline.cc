@@ -178,11 +178,8 @@ absl::StatusOr<uint64_t> CommitPipeline::Commit(storage::ChangeRecord* record) {
 }
 
 const CommitPipeline::Pending* CommitPipeline::FindPending(std::string_view data_key) const {
-  // Heterogeneous lookup would need C++20's transparent unordered_map; the
-  // key is short.
-  const std::string key(data_key);
-  if (auto it = overlay_.find(key); it != overlay_.end()) return &it->second;
-  if (auto it = handed_overlay_.find(key); it != handed_overlay_.end()) return &it->second;
+  if (auto it = overlay_.find(data_key); it != overlay_.end()) return &it->second;
+  if (auto it = handed_overlay_.find(data_key); it != handed_overlay_.end()) return &it->second;
   return nullptr;
 }
 

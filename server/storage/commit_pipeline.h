@@ -165,7 +165,12 @@ class CommitPipeline {
 
   // Decided groups travel from the decider to the writer one at a time.
   using Group = std::deque<Decided>;
-  using OverlayMap = std::unordered_map<std::string, Pending>;
+  // Looked up by std::string_view without building a std::string.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  using OverlayMap = std::unordered_map<std::string, Pending, KeyHash, std::equal_to<>>;
 
   // The overlay's entry for `data_key`, newest first; nullptr if no write
   // decided and not yet written touches it. Decider thread only.
