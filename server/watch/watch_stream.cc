@@ -32,12 +32,13 @@ std::string WatchStream::SharingKey(const Target& target) {
   return key;
 }
 
-void WatchStream::SetResponseLocked(const v1::WatchResponse& response) {
-  response_.Clear();
+grpc::ByteBuffer WatchStream::Serialize(const v1::WatchResponse& response) {
+  grpc::ByteBuffer bytes;
   bool own_buffer = false;
   // Serialising a message wasikv built cannot fail.
-  grpc::SerializationTraits<v1::WatchResponse>::Serialize(response, &response_, &own_buffer)
+  grpc::SerializationTraits<v1::WatchResponse>::Serialize(response, &bytes, &own_buffer)
       .IgnoreError();
+  return bytes;
 }
 
 void WatchStream::Begin() {
@@ -51,7 +52,7 @@ void WatchStream::Begin() {
     v1::WatchResponse created;
     created.set_created(true);
     created.set_revision(next_revision_ - 1);
-    SetResponseLocked(created);
+    response_ = Serialize(created);
     writing_ = true;
   }
   Send();
@@ -129,7 +130,7 @@ void WatchStream::Pump() {
     absl::MutexLock lock(&mu_);
     pumping_ = false;
     if (shared) {
-      // Handled below with the responses this stream built.
+      // Sent below, as a response this stream builds is.
     } else if (!records.ok()) {
       if (records.status().code() == absl::StatusCode::kOutOfRange) {
         context_->AddTrailingMetadata("wasikv-oldest-revision",
@@ -148,7 +149,7 @@ void WatchStream::Pump() {
           v1::WatchResponse progress;
           progress.set_progress(true);
           progress.set_revision(next_revision_ - 1);
-          SetResponseLocked(progress);
+          response_ = Serialize(progress);
           writing_ = send = true;
         } else {
           park = true;
@@ -160,12 +161,7 @@ void WatchStream::Pump() {
         shared.emplace();
         shared->last_revision = records->back()->revision();
         shared->events = built.events_size();
-        if (shared->events > 0) {
-          bool own_buffer = false;
-          grpc::SerializationTraits<v1::WatchResponse>::Serialize(built, &shared->bytes,
-                                                                  &own_buffer)
-              .IgnoreError();
-        }
+        if (shared->events > 0) shared->bytes = Serialize(built);
         hub_->responses().Add(sharing_key_, from, *shared);
       }
     }

@@ -95,8 +95,7 @@ class WatchStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool Matches(const storage::Event& event) const;
   // What identifies the target among streams that may share responses.
   static std::string SharingKey(const Target& target);
-  // Sets response_ to `response`, serialised.
-  void SetResponseLocked(const v1::WatchResponse& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static grpc::ByteBuffer Serialize(const v1::WatchResponse& response);
   // Sends response_ (already filled); mu_ must not be held.
   void Send();
   // Ends the stream with `status` once nothing is in flight.
