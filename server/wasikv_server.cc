@@ -20,8 +20,11 @@ constexpr int kMinClientPingIntervalMs = 10'000;
 
 // The services grpc.health.v1.Health answers for by name.
 // After the last call of a drain, how long new calls are still refused by
-// wasikvd (see Shutdown).
-constexpr std::chrono::milliseconds kDrainQuietPeriod{100};
+// wasikvd (see Shutdown): a client that just got its answer sends its next
+// call within this and is told UNAVAILABLE, rather than have it cancelled
+// by gRPC's shutdown. 100 ms proved too short for a loaded machine (five
+// writers of shutdown_test under TSan missed it at once).
+constexpr std::chrono::milliseconds kDrainQuietPeriod{300};
 // How long ended watch streams may take to send their status.
 constexpr std::chrono::milliseconds kWatchGrace{500};
 // How long gRPC's own shutdown waits for what is still open after that.
