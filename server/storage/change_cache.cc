@@ -3,14 +3,10 @@
 namespace wasikv {
 
 void ChangeCache::Append(const CommittedRecords& records) {
-  std::vector<size_t> sizes;
-  sizes.reserve(records.size());
-  // The size the pipeline computed when it serialised the record.
-  for (const SharedRecord& record : records) sizes.push_back(record->GetCachedSize());
   absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < records.size(); ++i) {
-    const SharedRecord& record = records[i];
-    const size_t size = sizes[i];
+  for (const SharedRecord& record : records) {
+    // The size the pipeline computed when it serialised the record.
+    const size_t size = record->GetCachedSize();
     // A gap (a record that does not follow the newest) means the cache missed
     // commits; start over rather than serve a hole.
     if (!records_.empty() && record->revision() != records_.back()->revision() + 1) {
